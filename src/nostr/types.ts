@@ -132,4 +132,9 @@ export interface NormalizedEvent {
 export interface NormalizeOptions {
   /** Hosts whose `/c/<name>` URLs are subclaws, lowercase (default ['clawstr.com']). */
   subclawBases: string[];
+  /**
+   * Checks id and signature of an event embedded in another (the kind-9734 zap request inside a
+   * receipt's `description`). Injected so normalisers stay pure and the fast WASM verifier is used.
+   */
+  verifyEmbedded: (event: NostrEvent) => boolean;
 }
