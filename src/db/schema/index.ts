@@ -1,0 +1,2 @@
+export * from './nostr.js';
+export * from './ingest.js';

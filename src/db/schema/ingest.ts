@@ -1,0 +1,36 @@
+/**
+ * Ingest state: what the daemon knows about each relay, and which time ranges of each
+ * (relay, scope) subscription are proven complete (EOSE received and events committed).
+ */
+import { bigint, boolean, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+export const relays = pgTable('relays', {
+  url: text('url').primaryKey(),
+  /** connecting | connected | backoff | open_circuit | disabled */
+  status: text('status').notNull().default('idle'),
+  failures: integer('failures').notNull().default(0),
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+  lastConnectedAt: timestamp('last_connected_at', { withTimezone: true }),
+  lastEventAt: timestamp('last_event_at', { withTimezone: true }),
+  lastError: text('last_error'),
+  /** The NIP-11 document as fetched. */
+  nip11: jsonb('nip11'),
+  nip11FetchedAt: timestamp('nip11_fetched_at', { withTimezone: true }),
+  /** Learned behaviour: honoured page limit, whether `until` is respected, REQ ceiling, ... */
+  learned: jsonb('learned').$type<Record<string, unknown>>().notNull().default({}),
+  authRequired: boolean('auth_required').notNull().default(false),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** A closed range [since, until] (unix seconds, inclusive) proven complete for (relay, scope). */
+export const coverageRanges = pgTable(
+  'coverage_ranges',
+  {
+    relay: text('relay').notNull(),
+    scope: text('scope').notNull(),
+    since: bigint('since', { mode: 'number' }).notNull(),
+    until: bigint('until', { mode: 'number' }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.relay, t.scope, t.since] })],
+);

@@ -1,0 +1,54 @@
+/**
+ * Dedupe before crypto: remembers ids that verified (or were found stored) so the same event from
+ * five relays is verified once, and tracks ids whose first copy is still being verified. A copy that
+ * arrives while another is pending waits beside it; if the pending copy turns out forged (a relay
+ * can send a bad signature under a real id), the waiting copy is verified instead, so a forgery can
+ * never shadow the real event.
+ */
+export class SeenIds<T> {
+  private readonly confirmed = new Set<string>();
+  private readonly pending = new Map<string, T[]>();
+
+  constructor(private readonly capacity: number) {}
+
+  /** 'new' (caller verifies it), 'known' (a verified copy exists), or 'waiting' (held for the pending copy). */
+  admit(id: string, item: T): 'new' | 'known' | 'waiting' {
+    if (this.confirmed.has(id)) return 'known';
+    const waiting = this.pending.get(id);
+    if (waiting) {
+      // Bounded: a handful of alternates is enough to defeat a forged first copy.
+      if (waiting.length < 4) waiting.push(item);
+      return 'waiting';
+    }
+    this.pending.set(id, []);
+    return 'new';
+  }
+
+  /** The pending copy verified (or is stored): its waiting copies are duplicates. */
+  confirm(id: string): T[] {
+    const waiting = this.pending.get(id) ?? [];
+    this.pending.delete(id);
+    this.confirmed.add(id);
+    if (this.confirmed.size > this.capacity) {
+      // Sets iterate in insertion order: drop the oldest tenth.
+      let drop = Math.ceil(this.capacity / 10);
+      for (const old of this.confirmed) {
+        this.confirmed.delete(old);
+        if (--drop === 0) break;
+      }
+    }
+    return waiting;
+  }
+
+  /** The pending copy was rejected: the next waiting copy (if any) becomes the pending one. */
+  reject(id: string): T | undefined {
+    const waiting = this.pending.get(id);
+    const next = waiting?.shift();
+    if (next === undefined) this.pending.delete(id);
+    return next;
+  }
+
+  get size(): number {
+    return this.confirmed.size;
+  }
+}

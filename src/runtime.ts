@@ -1,0 +1,70 @@
+/**
+ * Opens what every command needs, in one place: configuration, logger, the migrated database, the
+ * verification pool and the normalisation options. Commands close it with `runtime.close()`.
+ */
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/client.js';
+import { runMigrations } from './db/migrate.js';
+import { createLogger, type Logger } from './log.js';
+import type { NormalizeOptions } from './nostr/types.js';
+import { initVerifier, verifyEventSync } from './nostr/verify.js';
+import { VerifyPool } from './nostr/verify-pool.js';
+import { IngestPipeline, type PipelineOptions } from './ingest/pipeline.js';
+
+export interface Runtime {
+  config: Config;
+  log: Logger;
+  database: Database;
+  normalizeOptions: NormalizeOptions;
+  /** Started on first use: commands that verify nothing never spawn workers. */
+  verifier(): Promise<VerifyPool>;
+  pipeline(overrides?: Partial<PipelineOptions>): Promise<IngestPipeline>;
+  close(): Promise<void>;
+}
+
+export async function normalizeOptionsFor(config: Pick<Config, 'subclawBases'>): Promise<NormalizeOptions> {
+  // Embedded zap requests are verified on the calling thread with the same WASM verifier.
+  await initVerifier();
+  return { subclawBases: config.subclawBases, verifyEmbedded: (event) => verifyEventSync(event) === 'ok' };
+}
+
+export async function openRuntime(config: Config, options: { migrate?: boolean; log?: Logger } = {}): Promise<Runtime> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    if (options.migrate !== false) {
+      const applied = await runMigrations(database);
+      if (applied > 0) log.info({ applied, driver: database.driver }, 'migrations applied');
+    }
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  log.info({ driver: database.driver, location: database.location }, 'database open');
+  const normalizeOptions = await normalizeOptionsFor(config);
+  let pool: Promise<VerifyPool> | null = null;
+  const verifier = () => (pool ??= VerifyPool.create({ ...(config.verifyWorkers !== undefined ? { size: config.verifyWorkers } : {}) }));
+  return {
+    config,
+    log,
+    database,
+    normalizeOptions,
+    verifier,
+    async pipeline(overrides = {}) {
+      return new IngestPipeline({
+        db: database.db,
+        verifier: await verifier(),
+        normalizeOptions,
+        batchSize: config.writeBatchSize,
+        maxFutureSeconds: config.maxFutureSeconds,
+        maxEventBytes: config.maxEventBytes,
+        log,
+        ...overrides,
+      });
+    },
+    async close() {
+      if (pool) await (await pool).close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,233 @@
+/**
+ * The single write path: applies a batch of verified, normalised events in one transaction.
+ *
+ * Order independence: every step is either an idempotent insert of a pure function of one event, or
+ * a recompute of the touched keys of a derived table from its definition in derived.ts. So the
+ * final state is a function of the set of events ever written, not of their order or repeats.
+ *
+ * Writers serialise on one transaction-scoped advisory lock: the recomputes read what other
+ * transactions have committed, and two concurrent batches touching one post must not each miss the
+ * other's rows. Batching keeps the lock cheap (one acquisition per few hundred events).
+ */
+import { sql } from 'drizzle-orm';
+import { query, type AppDatabase, type Queryable } from '../db/client.js';
+import type { NormalizedEvent, NormalizeOptions } from '../nostr/types.js';
+import { compareReplaceable } from '../nostr/kinds.js';
+import {
+  APPROVAL_COLUMNS,
+  TOMBSTONE_COLUMNS,
+  ZAP_COLUMNS,
+  applyTombstones,
+  insertRecords,
+  jsonParam,
+  recomputeCommunities,
+  recomputeProfiles,
+  recomputeReactions,
+  recomputeStats,
+  textSet,
+} from './derived.js';
+import { WRITER_LOCK_KEY } from './locks.js';
+import { approvalRecords, eventRecord, tombstoneRecords, unstorableReason, zapRecord } from './rows.js';
+
+
+export interface WriteOptions {
+  /** Relay the whole batch came from (first relay and seen-on); null or absent for file imports. */
+  relay?: string | null;
+  /**
+   * Every (event, relay) sighting when a batch mixes relays, repeats dropped upstream included, so
+   * seen-on stays complete. An event's first relay is its first sighting.
+   */
+  sightings?: Array<{ eventId: string; relay: string }>;
+  normalizeOptions: NormalizeOptions;
+  /** Runs inside the same transaction after the events are written (e.g. a coverage cursor). */
+  inTransaction?: (tx: Queryable) => Promise<void>;
+}
+
+export interface WriteResult {
+  /** Newly stored events. */
+  inserted: number;
+  /** Already stored (same id), in this batch or before. */
+  duplicates: number;
+  /** Replaceable/addressable versions that lost to a newer (or equal, lower-id) stored version. */
+  superseded: number;
+  /** Stored versions that a newer version in this batch replaced. */
+  replaced: number;
+  /** Events whose deletion took effect in this batch (new tombstones, or targets arriving late). */
+  deleted: number;
+  /** Events Postgres cannot store byte-exactly, by reason; not written. */
+  unstorable: Record<string, number>;
+  insertedIds: string[];
+}
+
+const EVENT_COLUMNS = sql`event_id text, kind integer, pubkey text, created_at bigint, content text,
+  tags_json jsonb, sig text, identifier text, subclaw text, community text, root_id text, parent_id text,
+  target text, vote smallint, is_top_level boolean, is_ai boolean, d_tag text, address text,
+  expires_at bigint, relay text`;
+
+export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], options: WriteOptions): Promise<WriteResult> {
+  const relay = options.relay ?? null;
+  const sightings = options.sightings ?? [];
+  const firstRelay = new Map<string, string>();
+  for (const s of sightings) if (!firstRelay.has(s.eventId)) firstRelay.set(s.eventId, s.relay);
+  const result: WriteResult = {
+    inserted: 0,
+    duplicates: 0,
+    superseded: 0,
+    replaced: 0,
+    deleted: 0,
+    unstorable: {},
+    insertedIds: [],
+  };
+
+  // 1. In memory: drop ephemeral and unstorable events, repeats within the batch, and replaceable
+  //    versions that lose to another version in the same batch.
+  const byId = new Map<string, NormalizedEvent>();
+  for (const n of batch) {
+    if (n.kind_class === 'ephemeral') continue;
+    const reason = unstorableReason(n.event);
+    if (reason) {
+      result.unstorable[reason] = (result.unstorable[reason] ?? 0) + 1;
+      continue;
+    }
+    if (byId.has(n.event.id)) result.duplicates++;
+    else byId.set(n.event.id, n);
+  }
+  const winners = new Map<string, NormalizedEvent>();
+  const candidates: NormalizedEvent[] = [];
+  for (const n of byId.values()) {
+    if (n.address === null) {
+      candidates.push(n);
+      continue;
+    }
+    const current = winners.get(n.address);
+    if (!current) winners.set(n.address, n);
+    else {
+      result.superseded++;
+      if (compareReplaceable(n.event, current.event) < 0) winners.set(n.address, n);
+    }
+  }
+  candidates.push(...winners.values());
+  if (candidates.length === 0 && sightings.length === 0) return result;
+
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(${WRITER_LOCK_KEY})`);
+
+    // 2. Replaceable/addressable: remove stored versions that a candidate beats.
+    const addressed = [...winners.values()].map((n) => ({
+      address: n.address,
+      created_at: n.event.created_at,
+      event_id: n.event.id,
+    }));
+    const replacedRows =
+      addressed.length === 0
+        ? []
+        : await query<{ event_id: string; kind: number; pubkey: string; address: string }>(
+            tx,
+            sql`DELETE FROM nostr_events e
+                USING jsonb_to_recordset(${jsonParam(addressed)}) AS c(address text, created_at bigint, event_id text)
+                WHERE e.address = c.address
+                  AND (e.created_at < c.created_at OR (e.created_at = c.created_at AND e.event_id > c.event_id))
+                RETURNING e.event_id, e.kind, e.pubkey, e.address`,
+          );
+    result.replaced = replacedRows.length;
+    if (replacedRows.length > 0) {
+      await tx.execute(sql`DELETE FROM event_relays WHERE event_id IN ${textSet(replacedRows.map((r) => r.event_id))}`);
+    }
+
+    // 3. Insert. A replaceable candidate still facing a stored version for its address lost to it.
+    const records = candidates.map((n) => eventRecord(n, relay ?? firstRelay.get(n.event.id) ?? null));
+    const insertedRows = await query<{ event_id: string }>(
+      tx,
+      sql`INSERT INTO nostr_events (event_id, kind, pubkey, created_at, content, tags_json, sig, identifier, subclaw,
+            community, root_id, parent_id, target, vote, is_top_level, is_ai, d_tag, address, expires_at, relay)
+          SELECT x.* FROM jsonb_to_recordset(${jsonParam(records)}) AS x(${EVENT_COLUMNS})
+          WHERE x.address IS NULL OR NOT EXISTS (SELECT 1 FROM nostr_events s WHERE s.address = x.address)
+          ON CONFLICT DO NOTHING
+          RETURNING event_id`,
+    );
+    const inserted = new Set(insertedRows.map((r) => r.event_id));
+    result.inserted = inserted.size;
+    result.insertedIds = [...inserted];
+    const existing = candidates.filter((n) => !inserted.has(n.event.id));
+    if (existing.length > 0) {
+      // Tell "same id already stored" apart from "an older version of a stored address".
+      const present = await query<{ event_id: string }>(
+        tx,
+        sql`SELECT event_id FROM nostr_events WHERE event_id IN ${textSet(existing.map((n) => n.event.id))}`,
+      );
+      result.duplicates += present.length;
+      result.superseded += existing.length - present.length;
+    }
+    const insertedEvents = candidates.filter((n) => inserted.has(n.event.id));
+
+    // 4. NIP-09: keep every new deletion as tombstones, then apply tombstones to new targets and
+    //    new tombstones to stored targets.
+    const newDeletions = insertedEvents.filter((n) => n.deletion !== null);
+    await insertRecords(tx, 'tombstones', newDeletions.flatMap(tombstoneRecords), TOMBSTONE_COLUMNS);
+    const changes =
+      insertedEvents.length === 0
+        ? []
+        : await applyTombstones(tx, {
+            eventIds: [...inserted],
+            deletionIds: newDeletions.map((n) => n.event.id),
+          });
+    const newlyDeleted = changes.filter((c) => c.was_live && !c.now_live);
+    result.deleted = newlyDeleted.length;
+    const deletedIds = new Set(newlyDeleted.map((c) => c.event_id));
+
+    // 5. Per-event rows for live new events; remove those of events deleted now.
+    const liveNew = insertedEvents.filter((n) => !deletedIds.has(n.event.id));
+    await insertRecords(tx, 'zaps', liveNew.map(zapRecord).filter((z) => z !== null), ZAP_COLUMNS);
+    await insertRecords(tx, 'community_approvals', liveNew.flatMap(approvalRecords), APPROVAL_COLUMNS);
+    const removedZapTargets =
+      deletedIds.size === 0
+        ? []
+        : await query<{ target_event: string | null }>(
+            tx,
+            sql`DELETE FROM zaps WHERE receipt_id IN ${textSet(deletedIds)} RETURNING target_event`,
+          );
+    if (deletedIds.size > 0) {
+      await tx.execute(sql`DELETE FROM community_approvals WHERE approval_id IN ${textSet(deletedIds)}`);
+    }
+
+    // 6. Seen-on relays, for every sighting of an event that is stored now (repeats included).
+    const seen = relay === null ? sightings : [...byId.keys()].map((eventId) => ({ eventId, relay }));
+    if (seen.length > 0) {
+      await tx.execute(sql`
+        INSERT INTO event_relays (event_id, relay)
+        SELECT DISTINCT s."eventId", s.relay FROM jsonb_to_recordset(${jsonParam(seen)}) AS s("eventId" text, relay text)
+          JOIN nostr_events e ON e.event_id = s."eventId"
+        ON CONFLICT DO NOTHING`);
+    }
+
+    // 7. Recompute the derived keys this batch touched.
+    const reactionTargets = new Set<string>();
+    const statTargets = new Set<string>();
+    const profilePubkeys = new Set<string>();
+    const communityAddresses = new Set<string>();
+    const touch = (kind: number, pubkey: string, address: string | null, parentId: string | null, target: string | null) => {
+      if (kind === 1111 && parentId) statTargets.add(parentId);
+      if (target) {
+        reactionTargets.add(target);
+        statTargets.add(target);
+      }
+      if (kind === 0) profilePubkeys.add(pubkey);
+      if (kind === 34550 && address) communityAddresses.add(address);
+    };
+    for (const n of insertedEvents) {
+      touch(n.event.kind, n.event.pubkey, n.address, n.parent_id, n.reaction?.target ?? null);
+      if (n.zap?.target_event) statTargets.add(n.zap.target_event);
+    }
+    for (const c of newlyDeleted) touch(c.kind, c.pubkey, c.address, c.parent_id, c.target);
+    for (const z of removedZapTargets) if (z.target_event) statTargets.add(z.target_event);
+    for (const r of replacedRows) touch(r.kind, r.pubkey, r.address, null, null);
+
+    await recomputeReactions(tx, [...reactionTargets]);
+    await recomputeStats(tx, [...statTargets]);
+    await recomputeProfiles(tx, [...profilePubkeys], options.normalizeOptions);
+    await recomputeCommunities(tx, [...communityAddresses], options.normalizeOptions);
+
+    if (options.inTransaction) await options.inTransaction(tx);
+  });
+  return result;
+}
