@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.js';
+import { ROUTE_GROUPS } from '../api/routes/index.js';
 import { openRuntime } from '../runtime.js';
 import type { Command } from './command.js';
 
@@ -14,7 +15,7 @@ or SIGINT, then shuts down cleanly.`,
   options: {},
   async run({ config }) {
     const runtime = await openRuntime(config);
-    const app = createApp({ database: runtime.database });
+    const app = createApp({ config, database: runtime.database, log: runtime.log }, ROUTE_GROUPS);
     const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
     runtime.log.info({ host: config.host, port: config.port }, 'http server listening');
     await new Promise<void>((resolve) => {
