@@ -95,14 +95,31 @@ async function scratchTables(tx: Queryable, tables: string[]): Promise<Record<st
   return out;
 }
 
-/** Counts rows that differ (either side) and, if any, replaces the table's content with the scratch copy. */
+/** Primary keys of the derived tables: drift counts keys, so a changed row counts once. */
+const KEYS: Record<string, string[]> = {
+  tombstones: ['deletion_id', 'target'],
+  zaps: ['receipt_id'],
+  community_approvals: ['approval_id', 'community'],
+  reactions: ['target', 'reactor'],
+  event_stats: ['event_id'],
+  nostr_profiles: ['pubkey'],
+  communities: ['address'],
+  community_moderators: ['address', 'pubkey'],
+};
+
+/**
+ * Counts keys whose rows differ (missing, extra or changed) and, if any, replaces the table's
+ * content with the scratch copy.
+ */
 async function swapIn(tx: Queryable, table: string, scratch: Into): Promise<number> {
   const live = sql.identifier(table);
   const fresh = sql.identifier(scratch.table);
+  const key = sql.join((KEYS[table] ?? []).map((k) => sql.identifier(k)), sql`, `);
   const rows = await query<{ n: number | string }>(
     tx,
-    sql`SELECT (SELECT count(*) FROM (SELECT * FROM ${live} EXCEPT SELECT * FROM ${fresh}) a)
-             + (SELECT count(*) FROM (SELECT * FROM ${fresh} EXCEPT SELECT * FROM ${live}) b) AS n`,
+    sql`SELECT count(*) AS n FROM (
+          SELECT ${key} FROM (SELECT * FROM ${live} EXCEPT SELECT * FROM ${fresh}) a
+          UNION SELECT ${key} FROM (SELECT * FROM ${fresh} EXCEPT SELECT * FROM ${live}) b) d`,
   );
   const drift = Number(rows[0]?.n ?? 0);
   if (drift > 0) {

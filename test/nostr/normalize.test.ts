@@ -46,7 +46,10 @@ describe('normalizeEvent over whole corpora', () => {
     const root = notes.find((e) => !e.tags.some((t) => t[0] === 'e')) as NostrEvent;
     const reply = notes.find((e) => e.tags.some((t) => t[0] === 'e')) as NostrEvent;
     expect(n(root).is_top_level).toBe(false);
-    expect(notes.filter((e) => n(e).is_top_level)).toEqual([]);
+    // The one top-level note is a real legacy NIP-72 post (kind 1, `a` = 34550:…:Brasil, no `e`).
+    expect(notes.filter((e) => n(e).is_top_level).map((e) => e.id)).toEqual([
+      '210e963d73ac178dc1ad1194b52c45c3a7283823146edc60ae4c6da7661e9e48',
+    ]);
     expect(n(reply).is_top_level).toBe(false);
     expect(n(reply).root_id).toBeNull(); // NIP-10 threading is not derived here
   });
