@@ -12,11 +12,12 @@ import { approvalRecords, tombstoneRecords, zapRecord } from './rows.js';
 
 /** A JSON array parameter expanded to a set of text values; one parameter whatever its length. */
 export function textSet(values: Iterable<string>): SQL {
-  return sql`(SELECT jsonb_array_elements_text(${JSON.stringify([...new Set(values)])}::jsonb))`;
+  return sql`(SELECT json_array_elements_text(${JSON.stringify([...new Set(values)])}::json))`;
 }
 
+/** A batch as one `json` parameter: parsed once by Postgres (json, unlike jsonb, is not converted). */
 export function jsonParam(value: unknown): SQL {
-  return sql`${JSON.stringify(value)}::jsonb`;
+  return sql`${JSON.stringify(value)}::json`;
 }
 
 /** Where recomputed rows go: the live table, or a scratch copy during a rebuild. */
@@ -52,33 +53,67 @@ export async function recomputeReactions(tx: Queryable, targets: Keys, into: Int
     ORDER BY e.target, e.pubkey, e.created_at DESC, e.event_id ASC`);
 }
 
+/** Which aggregates of event_stats to recompute for which ids. */
+export interface StatKeys {
+  /** Events that gained or lost a direct reply. */
+  replies: string[];
+  /** Targets whose reactions changed. */
+  votes: string[];
+  /** Targets whose zaps changed. */
+  zaps: string[];
+}
+
 /**
  * Per-event aggregates: direct NIP-22 replies, up/down votes from `reactions`, and zaps whose
- * validity is at least 2 (signed request, consistent amount). Rows exist only when non-zero.
+ * validity is at least 2 (signed request, consistent amount). Rows exist only while non-zero.
+ * Each aggregate is recomputed only for the ids whose inputs changed; `null` recomputes all.
  */
-export async function recomputeStats(tx: Queryable, eventIds: Keys, into: Into = live('event_stats')): Promise<void> {
-  if (eventIds !== null && eventIds.length === 0) return;
-  await clearKeys(tx, into, 'event_id', eventIds);
-  const ids =
-    eventIds === null
-      ? sql`(SELECT parent_id AS id FROM nostr_events WHERE kind = 1111 AND parent_id IS NOT NULL AND deleted_at IS NULL
-             UNION SELECT target FROM reactions
-             UNION SELECT target_event FROM zaps WHERE target_event IS NOT NULL)`
-      : sql`(SELECT DISTINCT jsonb_array_elements_text(${JSON.stringify(eventIds)}::jsonb) AS id)`;
+export async function recomputeStats(tx: Queryable, keys: StatKeys | null, into: Into = live('event_stats')): Promise<void> {
+  const table = sql.identifier(into.table);
+  const idsFor = (list: string[] | undefined, all: SQL): SQL =>
+    list === undefined ? all : sql`(SELECT DISTINCT json_array_elements_text(${JSON.stringify(list)}::json) AS id)`;
+  // Correlated lookups per id, deliberately: each is an index probe whatever the planner's row
+  // estimates (a grouped join over freshly loaded, unanalysed tables was planned as a nested loop).
+  const components: Array<{ list: string[] | undefined; all: SQL; insert: (ids: SQL) => SQL }> = [
+    {
+      list: keys?.replies,
+      all: sql`(SELECT DISTINCT parent_id AS id FROM nostr_events WHERE kind = 1111 AND parent_id IS NOT NULL AND deleted_at IS NULL)`,
+      insert: (ids) => sql`
+        INSERT INTO ${table} (event_id, replies)
+        SELECT t.id, (SELECT count(*) FROM nostr_events c
+                      WHERE c.parent_id = t.id AND c.kind = 1111 AND c.deleted_at IS NULL) FROM ${ids} t
+        ON CONFLICT (event_id) DO UPDATE SET replies = excluded.replies`,
+    },
+    {
+      list: keys?.votes,
+      all: sql`(SELECT DISTINCT target AS id FROM reactions)`,
+      insert: (ids) => sql`
+        INSERT INTO ${table} (event_id, up, down)
+        SELECT t.id, v.up, v.down FROM ${ids} t CROSS JOIN LATERAL (
+          SELECT count(*) FILTER (WHERE r.vote = 1) AS up, count(*) FILTER (WHERE r.vote = -1) AS down
+          FROM reactions r WHERE r.target = t.id) v
+        ON CONFLICT (event_id) DO UPDATE SET up = excluded.up, down = excluded.down`,
+    },
+    {
+      list: keys?.zaps,
+      all: sql`(SELECT DISTINCT target_event AS id FROM zaps WHERE target_event IS NOT NULL)`,
+      insert: (ids) => sql`
+        INSERT INTO ${table} (event_id, zap_count, zap_msat)
+        SELECT t.id, z.n, z.msat FROM ${ids} t CROSS JOIN LATERAL (
+          SELECT count(*) AS n, COALESCE(sum(z.amount_msat), 0) AS msat
+          FROM zaps z WHERE z.target_event = t.id AND z.validity >= 2) z
+        ON CONFLICT (event_id) DO UPDATE SET zap_count = excluded.zap_count, zap_msat = excluded.zap_msat`,
+    },
+  ];
+  for (const c of components) {
+    if (c.list !== undefined && c.list.length === 0) continue;
+    await tx.execute(c.insert(idsFor(c.list, c.all)));
+  }
+  const touched = keys === null ? null : [...keys.replies, ...keys.votes, ...keys.zaps];
+  if (touched !== null && touched.length === 0) return;
   await tx.execute(sql`
-    INSERT INTO ${sql.identifier(into.table)} (event_id, replies, up, down, zap_count, zap_msat)
-    SELECT s.id, s.replies, s.up, s.down, s.zap_count, s.zap_msat FROM (
-      SELECT t.id,
-        (SELECT count(*) FROM nostr_events c
-          WHERE c.parent_id = t.id AND c.kind = 1111 AND c.deleted_at IS NULL)::int AS replies,
-        (SELECT count(*) FROM reactions r WHERE r.target = t.id AND r.vote = 1)::int AS up,
-        (SELECT count(*) FROM reactions r WHERE r.target = t.id AND r.vote = -1)::int AS down,
-        (SELECT count(*) FROM zaps z WHERE z.target_event = t.id AND z.validity >= 2)::int AS zap_count,
-        (SELECT COALESCE(sum(z.amount_msat), 0) FROM zaps z
-          WHERE z.target_event = t.id AND z.validity >= 2)::bigint AS zap_msat
-      FROM ${ids} t
-    ) s
-    WHERE s.replies + s.up + s.down + s.zap_count > 0`);
+    DELETE FROM ${table} WHERE replies = 0 AND up = 0 AND down = 0 AND zap_count = 0
+      AND ${touched === null ? sql`TRUE` : sql`event_id IN ${textSet(touched)}`}`);
 }
 
 interface EventRow {
@@ -210,7 +245,7 @@ export async function insertRecords(tx: Queryable, table: string, records: objec
   for (let i = 0; i < records.length; i += CHUNK) {
     const chunk = records.slice(i, i + CHUNK);
     await tx.execute(sql`
-      INSERT INTO ${sql.identifier(table)} SELECT * FROM jsonb_to_recordset(${jsonParam(chunk)}) AS x(${columns})
+      INSERT INTO ${sql.identifier(table)} SELECT * FROM json_to_recordset(${jsonParam(chunk)}) AS x(${columns})
       ON CONFLICT DO NOTHING`);
   }
 }
@@ -266,11 +301,14 @@ export async function applyTombstones(
     sql`
     WITH touched AS ${touched},
     expected AS (
+      -- Two separate lookups so each uses the tombstones(target) index; LEAST ignores nulls.
       SELECT e.event_id, e.deleted_at AS previous,
-        (SELECT min(t.created_at) FROM tombstones t
-          WHERE t.pubkey = e.pubkey
-            AND ((t.target_type = 'e' AND t.target = e.event_id)
-              OR (t.target_type = 'a' AND t.target = e.address AND e.created_at <= t.created_at))) AS deleted_at
+        LEAST(
+          (SELECT min(t.created_at) FROM tombstones t
+            WHERE t.target = e.event_id AND t.target_type = 'e' AND t.pubkey = e.pubkey),
+          (SELECT min(t.created_at) FROM tombstones t
+            WHERE e.address IS NOT NULL AND t.target = e.address AND t.target_type = 'a'
+              AND t.pubkey = e.pubkey AND e.created_at <= t.created_at)) AS deleted_at
       FROM nostr_events e JOIN touched USING (event_id)
       WHERE e.kind <> 5
     )

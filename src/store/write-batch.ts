@@ -124,7 +124,7 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
         : await query<{ event_id: string; kind: number; pubkey: string; address: string }>(
             tx,
             sql`DELETE FROM nostr_events e
-                USING jsonb_to_recordset(${jsonParam(addressed)}) AS c(address text, created_at bigint, event_id text)
+                USING json_to_recordset(${jsonParam(addressed)}) AS c(address text, created_at bigint, event_id text)
                 WHERE e.address = c.address
                   AND (e.created_at < c.created_at OR (e.created_at = c.created_at AND e.event_id > c.event_id))
                 RETURNING e.event_id, e.kind, e.pubkey, e.address`,
@@ -140,7 +140,7 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
       tx,
       sql`INSERT INTO nostr_events (event_id, kind, pubkey, created_at, content, tags_json, sig, identifier, subclaw,
             community, root_id, parent_id, target, vote, is_top_level, is_ai, d_tag, address, expires_at, relay)
-          SELECT x.* FROM jsonb_to_recordset(${jsonParam(records)}) AS x(${EVENT_COLUMNS})
+          SELECT x.* FROM json_to_recordset(${jsonParam(records)}) AS x(${EVENT_COLUMNS})
           WHERE x.address IS NULL OR NOT EXISTS (SELECT 1 FROM nostr_events s WHERE s.address = x.address)
           ON CONFLICT DO NOTHING
           RETURNING event_id`,
@@ -195,35 +195,33 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
     if (seen.length > 0) {
       await tx.execute(sql`
         INSERT INTO event_relays (event_id, relay)
-        SELECT DISTINCT s."eventId", s.relay FROM jsonb_to_recordset(${jsonParam(seen)}) AS s("eventId" text, relay text)
+        SELECT DISTINCT s."eventId", s.relay FROM json_to_recordset(${jsonParam(seen)}) AS s("eventId" text, relay text)
           JOIN nostr_events e ON e.event_id = s."eventId"
         ON CONFLICT DO NOTHING`);
     }
 
     // 7. Recompute the derived keys this batch touched.
     const reactionTargets = new Set<string>();
-    const statTargets = new Set<string>();
+    const replyParents = new Set<string>();
+    const zapTargets = new Set<string>();
     const profilePubkeys = new Set<string>();
     const communityAddresses = new Set<string>();
     const touch = (kind: number, pubkey: string, address: string | null, parentId: string | null, target: string | null) => {
-      if (kind === 1111 && parentId) statTargets.add(parentId);
-      if (target) {
-        reactionTargets.add(target);
-        statTargets.add(target);
-      }
+      if (kind === 1111 && parentId) replyParents.add(parentId);
+      if (target) reactionTargets.add(target);
       if (kind === 0) profilePubkeys.add(pubkey);
       if (kind === 34550 && address) communityAddresses.add(address);
     };
     for (const n of insertedEvents) {
       touch(n.event.kind, n.event.pubkey, n.address, n.parent_id, n.reaction?.target ?? null);
-      if (n.zap?.target_event) statTargets.add(n.zap.target_event);
+      if (n.zap?.target_event) zapTargets.add(n.zap.target_event);
     }
     for (const c of newlyDeleted) touch(c.kind, c.pubkey, c.address, c.parent_id, c.target);
-    for (const z of removedZapTargets) if (z.target_event) statTargets.add(z.target_event);
+    for (const z of removedZapTargets) if (z.target_event) zapTargets.add(z.target_event);
     for (const r of replacedRows) touch(r.kind, r.pubkey, r.address, null, null);
 
     await recomputeReactions(tx, [...reactionTargets]);
-    await recomputeStats(tx, [...statTargets]);
+    await recomputeStats(tx, { replies: [...replyParents], votes: [...reactionTargets], zaps: [...zapTargets] });
     await recomputeProfiles(tx, [...profilePubkeys], options.normalizeOptions);
     await recomputeCommunities(tx, [...communityAddresses], options.normalizeOptions);
 

@@ -1,0 +1,44 @@
+/** NIP-72 communities: the latest definition per address, its moderators, and post counts. */
+import { sql } from 'drizzle-orm';
+import { query, type Queryable } from '../../db/client.js';
+import { isPost, live } from './posts.js';
+
+export interface CommunityRow {
+  address: string;
+  owner: string;
+  d: string;
+  name: string | null;
+  description: string | null;
+  image: string | null;
+  relays: string[] | string;
+  event_id: string;
+  created_at: number | string;
+  moderators: string[] | string;
+  post_count: number | string;
+  last_post_at: number | string | null;
+}
+
+function selectCommunities(now: number) {
+  return sql`SELECT c.address, c.owner, c.d, c.name, c.description, c.image, c.relays, c.event_id, c.created_at,
+      COALESCE((SELECT jsonb_agg(m.pubkey ORDER BY m.pubkey) FROM community_moderators m WHERE m.address = c.address), '[]'::jsonb) AS moderators,
+      ps.post_count, ps.last_post_at
+    FROM communities c
+    LEFT JOIN LATERAL (
+      SELECT count(*) AS post_count, max(e.created_at) AS last_post_at FROM nostr_events e
+      WHERE e.community = c.address AND ${isPost('e')} AND ${live('e', now)}
+    ) ps ON TRUE`;
+}
+
+/** Communities in address order, after `afterAddress`. */
+export async function communitiesPage(
+  db: Queryable,
+  q: { now: number; afterAddress?: string | undefined; limit: number },
+): Promise<CommunityRow[]> {
+  const keyset = q.afterAddress !== undefined ? sql`WHERE c.address > ${q.afterAddress}` : sql``;
+  return query<CommunityRow>(db, sql`${selectCommunities(q.now)} ${keyset} ORDER BY c.address LIMIT ${q.limit}`);
+}
+
+export async function communityByAddress(db: Queryable, address: string, now: number): Promise<CommunityRow | null> {
+  const rows = await query<CommunityRow>(db, sql`${selectCommunities(now)} WHERE c.address = ${address}`);
+  return rows[0] ?? null;
+}
