@@ -1,23 +1,40 @@
-import { openDatabase } from '../db/client.js';
-import { probeDatabase } from '../db/health.js';
 import type { Command } from './command.js';
+import { UsageError } from './command.js';
 
 export const healthCommand: Command = {
   name: 'health',
-  summary: 'check the database; exit non-zero when not healthy',
-  help: `Usage: nostr-cache health
+  summary: 'ask a running daemon whether it is healthy; exit non-zero when not',
+  help: `Usage: nostr-cache health [--url <base url>] [--path <path>] [--timeout <ms>]
 
-Probes the configured database (reachable, migrations applied, tables present)
-and prints the result as JSON. Exit code 0 when healthy, 1 otherwise.`,
-  options: {},
-  async run({ config }) {
-    const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+Asks the running daemon over HTTP (default http://127.0.0.1:$PORT/health) and
+prints its answer. Exit code 0 on HTTP 200, 1 otherwise (unreachable, timeout,
+or not healthy). It never opens the database itself: an embedded PGlite data
+directory belongs to the one daemon process that has it open. Used by the
+Docker HEALTHCHECK.
+
+Options:
+  --url      base URL of the daemon (default http://127.0.0.1:$PORT)
+  --path     endpoint to probe (default /health)
+  --timeout  milliseconds to wait (default 5000)`,
+  options: { url: { type: 'string' }, path: { type: 'string' }, timeout: { type: 'string' } },
+  async run({ config, values }) {
+    const base = typeof values.url === 'string' ? values.url : `http://127.0.0.1:${config.port}`;
+    const path = typeof values.path === 'string' ? values.path : '/health';
+    const timeout = Number(values.timeout ?? 5000);
+    if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError('--timeout must be a positive integer (ms)');
+    let url: URL;
     try {
-      const health = await probeDatabase(database);
-      process.stdout.write(`${JSON.stringify(health, null, 2)}\n`);
-      return health.healthy ? 0 : 1;
-    } finally {
-      await database.close();
+      url = new URL(path, base);
+    } catch {
+      throw new UsageError(`not a valid URL: ${base}${path}`);
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(timeout) });
+      process.stdout.write(`${await response.text()}\n`);
+      return response.status === 200 ? 0 : 1;
+    } catch (error) {
+      process.stderr.write(`nostr-cache health: ${url.href} unreachable: ${(error as Error).message}\n`);
+      return 1;
     }
   },
 };
