@@ -90,12 +90,10 @@ describe('compareReplaceable (newest wins, ties lowest id)', () => {
     expect(replacesCurrent(older, { ...older })).toBe(false);
   });
   it('sorting any arrival order yields the same winner', () => {
-    const [v0, v1, v2, v3] = [
-      { created_at: 5, id: 'c'.repeat(64) },
-      { created_at: 9, id: 'b'.repeat(64) },
-      { created_at: 9, id: 'a'.repeat(64) },
-      { created_at: 1, id: '0'.repeat(64) },
-    ];
+    const v0 = { created_at: 5, id: 'c'.repeat(64) };
+    const v1 = { created_at: 9, id: 'b'.repeat(64) };
+    const v2 = { created_at: 9, id: 'a'.repeat(64) };
+    const v3 = { created_at: 1, id: '0'.repeat(64) };
     const versions = [v0, v1, v2, v3];
     for (const order of [versions, [...versions].reverse(), [v2, v0, v3, v1]]) {
       expect([...order].sort(compareReplaceable)[0]?.id).toBe('a'.repeat(64));
