@@ -1,0 +1,86 @@
+/**
+ * Ingest state in Postgres: coverage ranges per (relay, scope) and what the daemon knows about each
+ * relay. Coverage is written inside the transaction of the batch whose commit completes it.
+ */
+import { sql } from 'drizzle-orm';
+import { query, type Queryable } from '../db/client.js';
+import { mergeRanges, type Range } from '../ingest/coverage.js';
+
+export interface CoverageRow extends Range {
+  relay: string;
+  scope: string;
+}
+
+export async function loadCoverage(db: Queryable, filter: { relay?: string; scope?: string } = {}): Promise<CoverageRow[]> {
+  const rows = await query<{ relay: string; scope: string; since: number | string; until: number | string }>(
+    db,
+    sql`SELECT relay, scope, since, until FROM coverage_ranges
+        WHERE ${filter.relay === undefined ? sql`TRUE` : sql`relay = ${filter.relay}`}
+          AND ${filter.scope === undefined ? sql`TRUE` : sql`scope = ${filter.scope}`}
+        ORDER BY relay, scope, since`,
+  );
+  return rows.map((r) => ({ relay: r.relay, scope: r.scope, since: Number(r.since), until: Number(r.until) }));
+}
+
+/**
+ * Adds a proven range for (relay, scope) and stores the merged set. Rows are locked first so two
+ * writers extending the same cursor cannot interleave.
+ */
+export async function recordCoverage(tx: Queryable, relay: string, scope: string, range: Range): Promise<Range[]> {
+  if (range.until < range.since) return [];
+  const existing = await query<{ since: number | string; until: number | string }>(
+    tx,
+    sql`SELECT since, until FROM coverage_ranges WHERE relay = ${relay} AND scope = ${scope} FOR UPDATE`,
+  );
+  const merged = mergeRanges([...existing.map((r) => ({ since: Number(r.since), until: Number(r.until) })), range]);
+  await tx.execute(sql`DELETE FROM coverage_ranges WHERE relay = ${relay} AND scope = ${scope}`);
+  await tx.execute(sql`
+    INSERT INTO coverage_ranges (relay, scope, since, until)
+    SELECT ${relay}, ${scope}, r.since, r.until FROM json_to_recordset(${JSON.stringify(merged)}::json) AS r(since bigint, until bigint)`);
+  return merged;
+}
+
+export interface RelayRecord {
+  url: string;
+  status: string;
+  failures: number;
+  nextAttemptAt: Date | null;
+  lastConnectedAt: Date | null;
+  lastEventAt: Date | null;
+  lastError: string | null;
+  nip11: unknown;
+  learned: Record<string, unknown>;
+  authRequired: boolean;
+}
+
+/** Upserts the observable state of a relay (status, errors, NIP-11, learned limits). */
+export async function saveRelayState(db: Queryable, r: Partial<RelayRecord> & { url: string }): Promise<void> {
+  await db.execute(sql`
+    INSERT INTO relays (url, status, failures, next_attempt_at, last_connected_at, last_event_at, last_error, nip11,
+                        nip11_fetched_at, learned, auth_required, updated_at)
+    VALUES (${r.url}, ${r.status ?? 'idle'}, ${r.failures ?? 0}, ${r.nextAttemptAt?.toISOString() ?? null},
+            ${r.lastConnectedAt?.toISOString() ?? null}, ${r.lastEventAt?.toISOString() ?? null}, ${r.lastError ?? null},
+            ${r.nip11 === undefined ? null : JSON.stringify(r.nip11)}::jsonb,
+            ${r.nip11 === undefined ? null : new Date().toISOString()},
+            ${JSON.stringify(r.learned ?? {})}::jsonb, ${r.authRequired ?? false}, now())
+    ON CONFLICT (url) DO UPDATE SET
+      status = excluded.status,
+      failures = excluded.failures,
+      next_attempt_at = excluded.next_attempt_at,
+      last_connected_at = COALESCE(excluded.last_connected_at, relays.last_connected_at),
+      last_event_at = COALESCE(excluded.last_event_at, relays.last_event_at),
+      last_error = excluded.last_error,
+      nip11 = COALESCE(excluded.nip11, relays.nip11),
+      nip11_fetched_at = COALESCE(excluded.nip11_fetched_at, relays.nip11_fetched_at),
+      learned = relays.learned || excluded.learned,
+      auth_required = excluded.auth_required,
+      updated_at = now()`);
+}
+
+export async function loadRelayLearned(db: Queryable, url: string): Promise<{ learned: Record<string, unknown>; nip11: unknown } | null> {
+  const rows = await query<{ learned: unknown; nip11: unknown }>(db, sql`SELECT learned, nip11 FROM relays WHERE url = ${url}`);
+  const row = rows[0];
+  if (!row) return null;
+  const parse = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
+  return { learned: (parse(row.learned) ?? {}) as Record<string, unknown>, nip11: parse(row.nip11) };
+}
