@@ -1,2 +1,3 @@
 export * from './nostr.js';
 export * from './ingest.js';
+export * from './control.js';
