@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
+import { RelaySetError } from './ingest/relay-set.js';
 import { COMMANDS } from './commands/index.js';
 import { UsageError, type Command } from './commands/command.js';
 
@@ -57,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig();
     return await command.run({ config, values: parsed.values as Record<string, unknown>, positionals: parsed.positionals });
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof UsageError) {
+    if (error instanceof ConfigError || error instanceof UsageError || error instanceof RelaySetError) {
       process.stderr.write(`nostr-cache ${command.name}: ${error.message}\n`);
       return 2;
     }

@@ -19,6 +19,29 @@ const envSchema = z.object({
   MAX_FUTURE_SECONDS: z.coerce.number().int().min(0).default(900),
   VERIFY_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
   WRITE_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
+  FEED_AI_DEFAULT: z.enum(['all', 'only', 'exclude']).default('all'),
+  CORS_ORIGINS: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .default(['*']),
+  READS_REQUIRE_TOKEN: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
+  READ_CACHE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(5),
+  VECTOR_DIMENSION: z.coerce.number().int().min(1).max(2000).default(1536),
+  AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
+  AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
+  TRUST_PROXY: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
+  RELAYS_FILE: z.string().min(1).default('relays/default.json'),
+  NOSTR_SECRET_KEY: z
+    .string()
+    .regex(/^([0-9a-f]{64}|nsec1[02-9ac-hj-np-z]+)$/, 'must be 64 lowercase hex characters or an nsec')
+    .optional(),
+  MAX_FRAME_BYTES: z.coerce.number().int().min(1024).default(524_288),
+  INGEST_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(60),
+  INGEST_CLOCK_MARGIN_SECONDS: z.coerce.number().int().min(0).default(30),
+  INGEST_INITIAL_LOOKBACK_SECONDS: z.coerce.number().int().min(0).default(3600),
+  FALLBACK_AFTER_SECONDS: z.coerce.number().int().min(1).default(60),
+  HANDBACK_AFTER_SECONDS: z.coerce.number().int().min(0).default(120),
+  READY_MAX_LAG_SECONDS: z.coerce.number().int().min(1).default(300),
 });
 
 export type Config = {
@@ -33,6 +56,32 @@ export type Config = {
   /** undefined: one worker per available core. */
   verifyWorkers: number | undefined;
   writeBatchSize: number;
+  /** Default `ai` filter of feeds: all, only (AI-authored posts), exclude. */
+  feedAiDefault: 'all' | 'only' | 'exclude';
+  /** Allowed CORS origins; ['*'] allows any. */
+  corsOrigins: string[];
+  /** Reads need a token too (the control plane always does). */
+  readsRequireToken: boolean;
+  /** Cache-Control max-age of successful reads, in seconds (0: no-cache). */
+  readCacheSeconds: number;
+  /** Dimension of every control-plane embedding (knowledge, messages). */
+  vectorDimension: number;
+  /** Failed authentications allowed per client address within the window before 429s. */
+  authFailureLimit: number;
+  authFailureWindowSeconds: number;
+  /** Take the client address from X-Forwarded-For (behind a reverse proxy) for auth rate limiting. */
+  trustProxy: boolean;
+  /** Relay set and scopes to follow (JSON, see relays/default.json). */
+  relaysFile: string;
+  /** Daemon key for NIP-42 AUTH (hex or nsec); absent: never authenticates. */
+  nostrSecretKey: string | undefined;
+  maxFrameBytes: number;
+  ingestOverlapSeconds: number;
+  ingestClockMarginSeconds: number;
+  ingestInitialLookbackSeconds: number;
+  fallbackAfterSeconds: number;
+  handBackAfterSeconds: number;
+  readyMaxLagSeconds: number;
 };
 
 export class ConfigError extends Error {
@@ -59,5 +108,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxFutureSeconds: e.MAX_FUTURE_SECONDS,
     verifyWorkers: e.VERIFY_WORKERS,
     writeBatchSize: e.WRITE_BATCH_SIZE,
+    feedAiDefault: e.FEED_AI_DEFAULT,
+    corsOrigins: e.CORS_ORIGINS,
+    readsRequireToken: e.READS_REQUIRE_TOKEN,
+    readCacheSeconds: e.READ_CACHE_SECONDS,
+    vectorDimension: e.VECTOR_DIMENSION,
+    authFailureLimit: e.AUTH_FAILURE_LIMIT,
+    authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
+    trustProxy: e.TRUST_PROXY,
+    relaysFile: e.RELAYS_FILE,
+    nostrSecretKey: e.NOSTR_SECRET_KEY,
+    maxFrameBytes: e.MAX_FRAME_BYTES,
+    ingestOverlapSeconds: e.INGEST_OVERLAP_SECONDS,
+    ingestClockMarginSeconds: e.INGEST_CLOCK_MARGIN_SECONDS,
+    ingestInitialLookbackSeconds: e.INGEST_INITIAL_LOOKBACK_SECONDS,
+    fallbackAfterSeconds: e.FALLBACK_AFTER_SECONDS,
+    handBackAfterSeconds: e.HANDBACK_AFTER_SECONDS,
+    readyMaxLagSeconds: e.READY_MAX_LAG_SECONDS,
   };
 }

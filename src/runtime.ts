@@ -5,6 +5,7 @@
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
+import { ensureVectorSupport } from './control/vector.js';
 import { createLogger, type Logger } from './log.js';
 import type { NormalizeOptions } from './nostr/types.js';
 import { initVerifier, verifyEventSync } from './nostr/verify.js';
@@ -35,6 +36,9 @@ export async function openRuntime(config: Config, options: { migrate?: boolean; 
     if (options.migrate !== false) {
       const applied = await runMigrations(database);
       if (applied > 0) log.info({ applied, driver: database.driver }, 'migrations applied');
+      // Not a migration: the extension exists on one engine and not the other.
+      const vector = await ensureVectorSupport(database, config.vectorDimension, log);
+      log.info({ mode: vector, dimension: config.vectorDimension }, 'vector search');
     }
   } catch (error) {
     await database.close();
@@ -53,11 +57,13 @@ export async function openRuntime(config: Config, options: { migrate?: boolean; 
     async pipeline(overrides = {}) {
       return new IngestPipeline({
         db: database.db,
+        writeDb: database.writer,
         verifier: await verifier(),
         normalizeOptions,
         batchSize: config.writeBatchSize,
         maxFutureSeconds: config.maxFutureSeconds,
         maxEventBytes: config.maxEventBytes,
+        onDatabaseError: (error) => database.recover(error),
         log,
         ...overrides,
       });

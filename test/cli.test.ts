@@ -49,7 +49,7 @@ describe('cli basics', () => {
   it('lists the commands with --help and exits 0', async () => {
     const run = await cli(['--help'], {});
     expect(run.code).toBe(0);
-    for (const name of ['start', 'migrate', 'import', 'stats rebuild', 'health']) expect(run.stdout).toContain(name);
+    for (const name of ['start', 'serve', 'ingest', 'migrate', 'import', 'stats rebuild', 'health']) expect(run.stdout).toContain(name);
   });
 
   it('gives each command its own --help', async () => {
@@ -69,6 +69,14 @@ describe('cli basics', () => {
     const config = await cli(['migrate'], { PORT: 'eighty' });
     expect(config.code).toBe(2);
     expect(config.stderr).toContain('PORT');
+  });
+
+  it('refuses a relay set with a bad field, naming it', async () => {
+    const relays = join(mkdtempSync(join(tmpdir(), 'nc-relays-')), 'relays.json');
+    writeFileSync(relays, JSON.stringify({ primaries: ['https://not-a-relay.example'], scopes: {} }));
+    const run = await cli(['ingest'], { RELAYS_FILE: relays, NOSTR_CACHE_DATA_DIR: mkdtempSync(join(tmpdir(), 'nc-cli-')) });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('primaries.0: must be a ws:// or wss:// URL');
   });
 
   it('health exits 1 when no daemon answers', async () => {
@@ -143,9 +151,15 @@ describe.each(engines)('cli on %s', (driver) => {
 
   it('start serves /health until SIGTERM, then exits 0', async () => {
     const port = await freePort();
+    // Loopback only: a relay set whose relay is a closed local port (tests never reach outside).
+    const relays = join(mkdtempSync(join(tmpdir(), 'nc-relays-')), 'relays.json');
+    writeFileSync(
+      relays,
+      JSON.stringify({ primaries: [`ws://127.0.0.1:${await freePort()}`], scopes: { comments: { filter: { kinds: [1111] } } } }),
+    );
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], {
       cwd: root,
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env, HOST: '127.0.0.1', PORT: String(port) },
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env, HOST: '127.0.0.1', PORT: String(port), RELAYS_FILE: relays },
     });
     const exited = new Promise<number | null>((done) => child.on('close', done));
     try {

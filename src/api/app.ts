@@ -7,14 +7,30 @@ import { OpenAPIHono, type Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
-import { probeDatabase } from '../db/health.js';
 import type { Logger } from '../log.js';
+import { MetricsRegistry } from '../metrics/registry.js';
+import { docsHandler } from './docs.js';
 import { errorBody, handleError, validationError } from './errors.js';
+import { corsFor } from './middleware/cors.js';
+import { httpMetrics } from './middleware/http-metrics.js';
+import { metricsHandler, registerDatabaseMetrics } from './middleware/metrics-endpoint.js';
+import { requestLog } from './middleware/request-log.js';
+import { registerHealthRoutes } from './routes/health.js';
 
 export interface AppDependencies {
   config: Config;
   database: Database;
   log: Logger;
+  /** Shared with other modules (ingest counters); the app creates one when absent. */
+  metrics?: MetricsRegistry;
+  /** Live ingest running in this process (start, ingest); absent for serve-only. */
+  ingest?: IngestStatus;
+}
+
+/** What the API needs of live ingest (implemented by ingest/service.ts; api/ never imports ingest/). */
+export interface IngestStatus {
+  report(): unknown;
+  readiness(maxLagSeconds: number): Array<{ scope?: string; relay?: string; problem: string }>;
 }
 
 export type ApiApp = OpenAPIHono<Env>;
@@ -37,11 +53,13 @@ export function createApp(deps: AppDependencies, groups: RouteGroup[] = []): Api
   app.onError(handleError(deps.log));
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
 
-  // Liveness: the process answers and the database is usable.
-  app.get('/health', async (c) => {
-    const database = await probeDatabase(deps.database);
-    return c.json({ status: database.healthy ? 'ok' : 'degraded', database }, database.healthy ? 200 : 503);
-  });
+  const metrics = deps.metrics ?? new MetricsRegistry();
+  registerDatabaseMetrics(metrics, deps.database);
+  app.use('*', requestLog(deps.log), httpMetrics(metrics), corsFor(deps.config.corsOrigins));
+  app.get('/metrics', metricsHandler(metrics));
+  app.get('/docs', docsHandler);
+
+  registerHealthRoutes(app, deps);
 
   const v1 = createApiRouter();
   for (const register of groups) register(v1, deps);

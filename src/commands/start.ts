@@ -1,33 +1,42 @@
-import { serve } from '@hono/node-server';
-import { createApp } from '../api/app.js';
-import { ROUTE_GROUPS } from '../api/routes/index.js';
-import { openRuntime } from '../runtime.js';
 import type { Command } from './command.js';
+import { runService } from './service.js';
+
+const common = `The database is embedded PGlite in NOSTR_CACHE_DATA_DIR unless DATABASE_URL is
+set; migrations are applied first. SIGTERM or SIGINT stops reading from relays,
+commits what is buffered, and closes connections and the database.`;
 
 export const startCommand: Command = {
   name: 'start',
-  summary: 'run the daemon: migrate, then serve the HTTP API',
+  summary: 'run the daemon: live ingest from relays and the HTTP API',
   help: `Usage: nostr-cache start
 
-Opens the database (embedded PGlite in NOSTR_CACHE_DATA_DIR unless DATABASE_URL
-is set), applies migrations, and serves the HTTP API on HOST:PORT until SIGTERM
-or SIGINT, then shuts down cleanly.`,
+Runs live ingest (relays and scopes from RELAYS_FILE, default
+relays/default.json) and serves the HTTP API on HOST:PORT.
+${common}`,
   options: {},
-  async run({ config }) {
-    const runtime = await openRuntime(config);
-    const app = createApp({ config, database: runtime.database, log: runtime.log }, ROUTE_GROUPS);
-    const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
-    runtime.log.info({ host: config.host, port: config.port }, 'http server listening');
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        runtime.log.info({ signal }, 'shutting down');
-        resolve();
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await runtime.close();
-    return 0;
-  },
+  run: ({ config }) => runService(config, { http: 'api', ingest: true }),
+};
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'serve the HTTP API only (no ingest)',
+  help: `Usage: nostr-cache serve
+
+Serves the HTTP API on HOST:PORT without reading from relays: for API-only
+processes beside one ingest process on a shared Postgres.
+${common}`,
+  options: {},
+  run: ({ config }) => runService(config, { http: 'api', ingest: false }),
+};
+
+export const ingestCommand: Command = {
+  name: 'ingest',
+  summary: 'run live ingest only (health endpoints on HOST:PORT)',
+  help: `Usage: nostr-cache ingest
+
+Runs live ingest without the read API; /health, /ready, /health/ingest and
+/metrics stay available on HOST:PORT for monitoring.
+${common}`,
+  options: {},
+  run: ({ config }) => runService(config, { http: 'health', ingest: true }),
 };

@@ -12,6 +12,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { guardPostgresJs } from './postgres-js-guard.js';
 import * as schema from './schema/index.js';
 
 export type Schema = typeof schema;
@@ -23,10 +24,21 @@ export type Driver = 'pglite' | 'postgres';
 export interface Database {
   driver: Driver;
   db: AppDatabase;
+  /**
+   * The handle for the ingest writer's transactions. On a Postgres server it is its own one-connection
+   * pool, used by nothing else, so `recover` always replaces it before its next query (see
+   * openPostgres). On PGlite it is `db`.
+   */
+  writer: AppDatabase;
   /** Where the data lives, without credentials (for logs and health). */
   location: string;
   /** The server URL (postgres driver only); never logged. */
   url?: string;
+  /**
+   * After a failed query: if the error means the server connection is gone, replace the driver's
+   * connection pool and return true (the caller retries). See openPostgres for why.
+   */
+  recover(error: unknown): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -49,23 +61,91 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const client = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector } });
+  const db = drizzlePglite(client, { schema }) as unknown as AppDatabase;
   return {
     driver: 'pglite',
-    db: drizzlePglite(client, { schema }) as unknown as AppDatabase,
+    db,
+    writer: db,
     location: dataDir ?? 'memory',
+    recover: async () => false,
     close: () => client.close(),
   };
 }
 
+/** Errors meaning the server connection is gone (driver codes, and SQLSTATE classes 08 and 57P). */
+export function isConnectionLost(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = String((e as { code?: unknown }).code ?? '');
+    if (/^(CONNECTION_CLOSED|CONNECTION_DESTROYED|CONNECTION_ENDED|CONNECT_TIMEOUT|ECONNREFUSED|ECONNRESET|EPIPE)$/.test(code)) return true;
+    if (/^(08...|57P0[1-3])$/.test(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * A Drizzle handle over a replaceable postgres.js client. postgres.js 3.4.9 can leave a connection
+ * whose backend was terminated inside a transaction in its pool; the next query on it throws from a
+ * timer (porsager/postgres#1199) and the pool never recovers. `replace` swaps in a fresh pool and
+ * abandons the old one; every holder of the handle keeps working.
+ */
+function replaceablePool(url: string, max: number): { db: AppDatabase; replace(): void; end(): Promise<void> } {
+  const makeClient = () => postgres(url, { max, onnotice: () => {} });
+  let current = makeClient();
+  const delegate = new Proxy(function delegatedClient() {} as unknown as postgres.Sql, {
+    get(_target, property) {
+      const value = (current as unknown as Record<PropertyKey, unknown>)[property];
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(current) : value;
+    },
+    apply(_target, _this, args: unknown[]) {
+      return (current as unknown as (...a: unknown[]) => unknown)(...args);
+    },
+  });
+  const db = drizzlePostgres(delegate, { schema }) as unknown as AppDatabase;
+  return {
+    db,
+    replace() {
+      const old = current;
+      current = makeClient();
+      // Drizzle tuned the first client's type parsers; the replacement gets the same.
+      Object.assign(current.options.parsers, old.options.parsers);
+      Object.assign(current.options.serializers, old.options.serializers);
+      // The old pool is dropped, not ended: its connections are already dead on the server, and
+      // ending it destroys queries lost on them, a rejection postgres.js leaves unhandled.
+      void old;
+    },
+    end: () => current.end({ timeout: 5 }),
+  };
+}
+
+/**
+ * Reads (and the API) use the main pool; the ingest writer's transactions use their own pool of one
+ * connection. Only the writer runs transactions during ingest, and its retry loop calls `recover`
+ * before its next query, so a terminated backend can never poison a pool another caller is using.
+ */
 function openPostgres(url: string, max: number): Database {
-  const client = postgres(url, { max, onnotice: () => {} });
+  const main = replaceablePool(url, max);
+  const writer = replaceablePool(url, 1);
+  const unguard = guardPostgresJs(() => {
+    writer.replace();
+    main.replace();
+  });
   const parsed = new URL(url);
   return {
     driver: 'postgres',
-    db: drizzlePostgres(client, { schema }) as unknown as AppDatabase,
+    db: main.db,
+    writer: writer.db,
     location: `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`,
     url,
-    close: () => client.end({ timeout: 5 }),
+    async recover(error) {
+      if (!isConnectionLost(error)) return false;
+      writer.replace();
+      main.replace();
+      return true;
+    },
+    close: async () => {
+      unguard();
+      await Promise.all([main.end(), writer.end()]);
+    },
   };
 }
 

@@ -10,7 +10,7 @@
  * memory. Every value ends in exactly one outcome counter.
  */
 import { sql } from 'drizzle-orm';
-import { query, type AppDatabase } from '../db/client.js';
+import { query, type AppDatabase, type Queryable } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { checkEventShape } from '../nostr/event-shape.js';
 import { kindClass } from '../nostr/kinds.js';
@@ -34,7 +34,10 @@ export interface PipelineItem {
 }
 
 export interface PipelineOptions {
+  /** Reads (dedupe lookups). */
   db: AppDatabase;
+  /** Batch transactions; default `db` (see Database.writer). */
+  writeDb?: AppDatabase;
   verifier: VerifyPool;
   normalizeOptions: NormalizeOptions;
   batchSize: number;
@@ -48,6 +51,17 @@ export interface PipelineOptions {
   seenCapacity?: number;
   now?: () => number;
   onBatchWritten?: (result: WriteResult) => void;
+  /**
+   * Database errors are retried with backoff (a restarted or unreachable server must not lose the
+   * batch in hand); after this many consecutive failures the pipeline gives up. Default 30 (~10 min).
+   */
+  maxWriteAttempts?: number;
+  /** First retry delay, doubled up to 30 s. Default 500 ms. */
+  retryDelayMs?: number;
+  /** A database operation taking longer than this counts as failed and is retried. Default 120 s. */
+  operationTimeoutMs?: number;
+  /** Called with each database error before a retry (Database.recover replaces a lost pool). */
+  onDatabaseError?: (error: unknown) => Promise<unknown>;
   /** Extra work in each batch's transaction (coverage cursors). */
   inTransaction?: WriteOptions['inTransaction'];
   log?: Logger;
@@ -56,6 +70,13 @@ export interface PipelineOptions {
 interface Admitted {
   item: PipelineItem;
   event: NostrEvent;
+}
+
+/** Work to run in the transaction that commits everything submitted before it (cursor writes). */
+interface Marker {
+  work: (tx: Queryable) => Promise<void>;
+  resolve: () => void;
+  reject: (error: Error) => void;
 }
 
 interface Checked {
@@ -68,6 +89,7 @@ export class IngestPipeline {
   private readonly seen: SeenIds<Admitted>;
   private buffer: Admitted[] = [];
   private sightings: Array<{ eventId: string; relay: string }> = [];
+  private markers: Marker[] = [];
   private readonly inflight: Promise<void>[] = [];
   private writeChain: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
@@ -95,6 +117,19 @@ export class IngestPipeline {
   countRejected(item: PipelineItem, reason: string): void {
     this.counts.received++;
     this.reject(item, reason);
+  }
+
+  /**
+   * Runs `work` inside the transaction that commits every event submitted before this call, and
+   * resolves after that commit. A coverage cursor written this way can never claim events that are
+   * not yet stored: the range and its events commit together or not at all.
+   */
+  mark(work: (tx: Queryable) => Promise<void>): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.markers.push({ work, resolve, reject });
+      this.armTimer();
+    });
   }
 
   /** Takes one raw value. Resolves once it is buffered; waits while the pipeline is full. */
@@ -131,9 +166,9 @@ export class IngestPipeline {
   async flush(): Promise<void> {
     this.clearTimer();
     // A rejected copy can re-admit a waiting one, so loop until nothing is left.
-    while (this.buffer.length > 0 || this.inflight.length > 0 || this.sightings.length > 0) {
+    while (this.buffer.length > 0 || this.inflight.length > 0 || this.sightings.length > 0 || this.markers.length > 0) {
       if (this.failure) throw this.failure;
-      if (this.buffer.length > 0 || this.sightings.length > 0) await this.dispatch(0);
+      if (this.buffer.length > 0 || this.sightings.length > 0 || this.markers.length > 0) await this.dispatch(0);
       while (this.inflight.length > 0) await this.inflight.shift();
     }
     if (this.failure) throw this.failure;
@@ -154,7 +189,7 @@ export class IngestPipeline {
   }
 
   private armTimer(): void {
-    if (this.timer || this.buffer.length === 0) return;
+    if (this.timer || (this.buffer.length === 0 && this.markers.length === 0)) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.dispatch().catch(() => {}); // a failure is kept in this.failure and surfaces on the next call
@@ -171,15 +206,23 @@ export class IngestPipeline {
     this.clearTimer();
     const chunk = this.buffer;
     const sightings = this.sightings;
+    const markers = this.markers;
     this.buffer = [];
     this.sightings = [];
+    this.markers = [];
     const checked = this.check(chunk);
     checked.catch(() => {}); // awaited in write(); avoid an unhandled rejection meanwhile
-    const written = this.writeChain.then(() => this.write(chunk, checked, sightings));
-    this.writeChain = written.catch((error: unknown) => {
-      this.failure ??= error instanceof Error ? error : new Error(String(error));
-      this.options.log?.error({ err: this.failure }, 'ingest batch failed');
-    });
+    const written = this.writeChain.then(() => this.write(chunk, checked, sightings, markers));
+    this.writeChain = written.then(
+      () => {
+        for (const m of markers) m.resolve();
+      },
+      (error: unknown) => {
+        this.failure ??= error instanceof Error ? error : new Error(String(error));
+        this.options.log?.error({ err: this.failure }, 'ingest batch failed');
+        for (const m of markers) m.reject(this.failure);
+      },
+    );
     this.inflight.push(this.writeChain);
     while (this.inflight.length > maxPending) await this.inflight.shift();
     if (this.failure) throw this.failure;
@@ -189,9 +232,8 @@ export class IngestPipeline {
   private async check(chunk: Admitted[]): Promise<Checked> {
     if (chunk.length === 0) return { stored: new Set(), results: new Map() };
     const ids = chunk.map((a) => a.event.id);
-    const rows = await query<{ event_id: string }>(
-      this.options.db,
-      sql`SELECT event_id FROM nostr_events WHERE event_id IN ${textSet(ids)}`,
+    const rows = await this.retrying('dedupe lookup', () =>
+      query<{ event_id: string }>(this.options.db, sql`SELECT event_id FROM nostr_events WHERE event_id IN ${textSet(ids)}`),
     );
     const stored = new Set(rows.map((r) => r.event_id));
     const toVerify = chunk.filter((a) => !stored.has(a.event.id)).map((a) => a.event);
@@ -201,7 +243,12 @@ export class IngestPipeline {
     return { stored, results };
   }
 
-  private async write(chunk: Admitted[], checked: Promise<Checked>, sightings: WriteOptions['sightings']): Promise<void> {
+  private async write(
+    chunk: Admitted[],
+    checked: Promise<Checked>,
+    sightings: WriteOptions['sightings'],
+    markers: Marker[],
+  ): Promise<void> {
     const { stored, results } = await checked;
     const batch: NormalizedEvent[] = [];
     const confirmed: string[] = [];
@@ -229,11 +276,21 @@ export class IngestPipeline {
         this.seen.reject(event.id);
       }
     }
-    const result = await writeBatch(this.options.db, batch, {
-      normalizeOptions: this.options.normalizeOptions,
-      ...(sightings ? { sightings } : {}),
-      ...(this.options.inTransaction ? { inTransaction: this.options.inTransaction } : {}),
-    });
+    const extra = this.options.inTransaction;
+    const inTransaction =
+      markers.length === 0 && !extra
+        ? undefined
+        : async (tx: Queryable) => {
+            if (extra) await extra(tx);
+            for (const m of markers) await m.work(tx);
+          };
+    const result = await this.retrying('write batch', () =>
+      writeBatch(this.options.writeDb ?? this.options.db, batch, {
+        normalizeOptions: this.options.normalizeOptions,
+        ...(sightings ? { sightings } : {}),
+        ...(inTransaction ? { inTransaction } : {}),
+      }),
+    );
     this.counts.accepted += result.inserted;
     this.counts.duplicate += result.duplicates;
     this.counts.superseded += result.superseded;
@@ -243,9 +300,39 @@ export class IngestPipeline {
     this.options.onBatchWritten?.(result);
   }
 
+  /** Database outages are waited out: the batch stays in memory and readers stay paused meanwhile. */
+  private async retrying<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const maxAttempts = this.options.maxWriteAttempts ?? 30;
+    let delay = this.options.retryDelayMs ?? 500;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await withTimeout(work(), this.options.operationTimeoutMs ?? 120_000, what);
+      } catch (error) {
+        if (attempt >= maxAttempts) throw error;
+        this.retries++;
+        await this.options.onDatabaseError?.(error).catch(() => {});
+        this.options.log?.warn({ err: error, attempt, retryInMs: delay }, `${what} failed; retrying`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+  }
+
+  /** Database operations retried since start (health). */
+  retries = 0;
+
   /** Flushes, then stops accepting. Does not close the verifier or database (owned by the caller). */
   async close(): Promise<void> {
     await this.flush();
     this.failure ??= new Error('pipeline closed');
   }
+}
+
+/** Rejects if `promise` has not settled in `ms` (a query lost on a dead connection never settles). */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`${what} timed out after ${ms} ms`), { code: 'CONNECTION_CLOSED' })), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -107,7 +107,7 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
     }
   }
   candidates.push(...winners.values());
-  if (candidates.length === 0 && sightings.length === 0) return result;
+  if (candidates.length === 0 && sightings.length === 0 && !options.inTransaction) return result;
 
   await db.transaction(async (tx) => {
     await tx.execute(sql`SELECT pg_advisory_xact_lock(${WRITER_LOCK_KEY})`);

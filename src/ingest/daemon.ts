@@ -1,0 +1,396 @@
+/**
+ * The live ingest daemon: one connection per relay, one subscription per (relay, scope), events into
+ * the shared pipeline, and coverage cursors that only ever claim what is committed.
+ *
+ * Cursor rules (DESIGN.md, "Since cursors that cannot lose events"):
+ * - A REQ is sent with since = covered_until - overlap (or now - initial lookback when nothing is
+ *   covered yet). At its EOSE, [since, now - margin] is recorded through a pipeline marker, so it
+ *   commits in the same transaction as the last event the relay sent before EOSE.
+ * - While the subscription stays live, a periodic marker extends coverage to now - margin.
+ * - On reconnect the REQ is re-sent with a fresh since, so a disconnect leaves no hole; dedupe
+ *   absorbs the overlap.
+ * Fallback relays take a scope over from the newest covered point when all its primaries have been
+ * unhealthy for `fallbackAfterMs`, and hand it back once a primary has been live for the overlap.
+ */
+import { sql } from 'drizzle-orm';
+import type { Filter } from 'nostr-tools/filter';
+import { query, type AppDatabase } from '../db/client.js';
+import type { Logger } from '../log.js';
+import { loadCoverage, recordCoverage, saveRelayState } from '../store/ingest-state.js';
+import { coveredUntil, holes, mergeRanges, type Range } from './coverage.js';
+import type { IngestPipeline } from './pipeline.js';
+import type { RelayConnection, RelayState } from './relay-connection.js';
+import type { RelaySet, Scope } from './relay-set.js';
+
+export interface IngestDaemonOptions {
+  db: AppDatabase;
+  pipeline: IngestPipeline;
+  relaySet: RelaySet;
+  log: Logger;
+  connect: (url: string) => RelayConnection;
+  /** Re-requested before covered_until on every (re)subscription, absorbed by dedupe. */
+  overlapSeconds?: number;
+  /** Live coverage stops this far behind the clock (relay clocks, events in flight). */
+  clockMarginSeconds?: number;
+  /** How far back a scope with no coverage starts (older history is backfill's job). */
+  initialLookbackSeconds?: number;
+  /** All primaries of a scope unhealthy this long: fallbacks take over. */
+  fallbackAfterMs?: number;
+  /** A recovered primary must be live this long before fallbacks hand the scope back. */
+  handBackAfterMs?: number;
+  /** How often live coverage advances. */
+  tickMs?: number;
+  now?: () => number;
+}
+
+/** One (relay, scope[, batch]) subscription and its cursor. */
+interface Subscription {
+  relay: string;
+  scope: string;
+  id: string;
+  filter: Filter;
+  /** since of the REQ last sent. */
+  reqSince: number | null;
+  live: boolean;
+  liveSince: number | null;
+  eoseAt: number | null;
+  closedReason: string | null;
+  /** Keyed by batched ids/authors rather than time: no coverage cursor. */
+  oneShot: boolean;
+}
+
+export interface ScopeHealth {
+  scope: string;
+  /** Follows batched keys (no time cursor, so no lag). */
+  batched: boolean;
+  servedBy: string[];
+  fallbackActive: boolean;
+  coveredUntil: number | null;
+  lagSeconds: number | null;
+  ranges: Record<string, Range[]>;
+  holes: Record<string, Range[]>;
+}
+
+export interface SwitchRecord {
+  at: string;
+  scope: string;
+  action: 'fallback' | 'hand_back';
+  relays: string[];
+  from: number | null;
+}
+
+export class IngestDaemon {
+  private readonly connections = new Map<string, RelayConnection>();
+  private readonly subscriptions = new Map<string, Subscription>();
+  /** Per relay, per scope: covered ranges as last committed. */
+  private readonly coverage = new Map<string, Range[]>();
+  private readonly unhealthySince = new Map<string, number>();
+  private readonly fallbackScopes = new Set<string>();
+  private readonly primaryLiveSince = new Map<string, number>();
+  /** Batched scopes: keys in use and when they were last refreshed. */
+  private readonly batchState = new Map<string, { keys: string; refreshedAt: number }>();
+  readonly switches: SwitchRecord[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly now: () => number;
+  private readonly o: Required<Omit<IngestDaemonOptions, 'now'>>;
+
+  constructor(options: IngestDaemonOptions) {
+    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.o = {
+      overlapSeconds: 60,
+      clockMarginSeconds: 30,
+      initialLookbackSeconds: 3600,
+      fallbackAfterMs: 60_000,
+      handBackAfterMs: 120_000,
+      tickMs: 5000,
+      ...options,
+    };
+  }
+
+  async start(): Promise<void> {
+    for (const row of await loadCoverage(this.o.db)) {
+      const key = coverageKey(row.relay, row.scope);
+      this.coverage.set(key, mergeRanges([...(this.coverage.get(key) ?? []), row]));
+    }
+    for (const url of this.o.relaySet.primaries) this.ensureConnection(url);
+    for (const [name, scope] of Object.entries(this.o.relaySet.scopes)) {
+      for (const url of this.o.relaySet.primaries) await this.subscribeScope(url, name, scope);
+      if (scope.batch) this.batchState.set(name, { keys: JSON.stringify(await this.batchKeys(scope)), refreshedAt: this.now() });
+    }
+    this.timer = setInterval(() => {
+      this.tick().catch((error: unknown) => this.o.log.error({ err: error }, 'ingest tick failed'));
+    }, this.o.tickMs);
+    this.timer.unref();
+  }
+
+  /** Stops reading from relays, then commits what is buffered. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all([...this.connections.values()].map((c) => c.stop()));
+    await this.o.pipeline.flush();
+    await Promise.all([...this.connections.keys()].map((url) => this.persistRelay(url)));
+  }
+
+  private ensureConnection(url: string): RelayConnection {
+    let connection = this.connections.get(url);
+    if (!connection) {
+      connection = this.o.connect(url);
+      this.connections.set(url, connection);
+      connection.on('status', (state: RelayState) => {
+        if (state.status !== 'connected') {
+          // Nothing is live on a connection that is down; its REQs are re-sent on reconnect.
+          for (const sub of this.subscriptions.values()) if (sub.relay === url) sub.live = false;
+        }
+        this.persistRelay(url).catch(() => {});
+      });
+      connection.start();
+    }
+    return connection;
+  }
+
+  private async subscribeScope(url: string, name: string, scope: Scope, from?: number): Promise<void> {
+    const connection = this.ensureConnection(url);
+    const batches = scope.batch ? await this.batchKeys(scope) : [null];
+    batches.forEach((keys, i) => {
+      const filter: Filter = { ...(scope.filter as Filter) };
+      if (scope.batch && keys) (filter as Record<string, unknown>)[scope.batch.field] = keys;
+      const id = scope.batch ? `${name}:${i}` : name;
+      const sub: Subscription = {
+        relay: url,
+        scope: name,
+        id,
+        filter,
+        reqSince: null,
+        live: false,
+        liveSince: null,
+        eoseAt: null,
+        closedReason: null,
+        oneShot: false,
+      };
+      this.subscriptions.set(subKey(url, id), sub);
+      sub.oneShot = Boolean(scope.batch);
+      connection.subscribe(id, {
+        // Batched scopes have no time cursor (their key set changes): each REQ asks the keys'
+        // history, bounded by the relay's page size, and stays open for live events.
+        filters: () => (scope.batch ? [filter] : [{ ...filter, since: this.sinceFor(sub, from) }]),
+        onEvent: (event, bytes) => this.o.pipeline.submit({ value: event, bytes, relay: url }),
+        onEose: () => this.onEose(sub),
+        onClosed: (reason) => {
+          sub.live = false;
+          sub.closedReason = reason;
+          this.o.log.warn({ relay: url, scope: name, reason }, 'subscription closed by relay');
+        },
+      });
+    });
+  }
+
+  /** since for a (re)sent REQ: the cursor minus the overlap. Remembered for the EOSE range. */
+  private sinceFor(sub: Subscription, from?: number): number {
+    const covered = coveredUntil(this.coverage.get(coverageKey(sub.relay, sub.scope)) ?? []);
+    const start = covered ?? from ?? this.now() - this.o.initialLookbackSeconds;
+    const since = Math.max(0, start - this.o.overlapSeconds);
+    sub.reqSince = since;
+    sub.live = false;
+    return since;
+  }
+
+  private onEose(sub: Subscription): void {
+    const until = this.now() - this.o.clockMarginSeconds;
+    sub.eoseAt = this.now();
+    sub.live = true;
+    sub.liveSince ??= this.now();
+    sub.closedReason = null;
+    const since = sub.reqSince;
+    if (since === null || sub.oneShot) return;
+    this.commitCoverage(sub, { since, until });
+  }
+
+  /** Records a covered range once every event submitted before now is committed. */
+  private commitCoverage(sub: Subscription, range: Range): void {
+    const key = coverageKey(sub.relay, sub.scope);
+    this.o.pipeline
+      .mark(async (tx) => {
+        const merged = await recordCoverage(tx, sub.relay, sub.scope, range);
+        this.coverage.set(key, merged);
+      })
+      .catch((error: unknown) => this.o.log.error({ err: error, relay: sub.relay, scope: sub.scope }, 'coverage not recorded'));
+  }
+
+  /** Periodic work: advance live coverage, and move scopes to or from fallback relays. */
+  async tick(): Promise<void> {
+    if (this.stopped) return;
+    const now = this.now();
+    for (const sub of this.subscriptions.values()) {
+      const connection = this.connections.get(sub.relay);
+      // A paused socket may hold unread events older than the margin: do not claim past them.
+      if (!sub.live || sub.oneShot || !connection || connection.state().status !== 'connected' || connection.state().paused) continue;
+      const covered = coveredUntil(this.coverage.get(coverageKey(sub.relay, sub.scope)) ?? []);
+      const until = now - this.o.clockMarginSeconds;
+      if (covered !== null && until > covered) this.commitCoverage(sub, { since: covered, until });
+    }
+    await this.manageFallbacks(now * 1000);
+    await this.refreshBatches(now);
+  }
+
+  /** Re-reads the keys of batched scopes when due, and resubscribes where they changed. */
+  private async refreshBatches(now: number): Promise<void> {
+    for (const [name, scope] of Object.entries(this.o.relaySet.scopes)) {
+      if (!scope.batch) continue;
+      const state = this.batchState.get(name);
+      if (state && now - state.refreshedAt < scope.batch.refreshSeconds) continue;
+      const keys = JSON.stringify(await this.batchKeys(scope));
+      this.batchState.set(name, { keys, refreshedAt: now });
+      if (!state || state.keys === keys) continue;
+      const relays = new Set([...this.subscriptions.values()].filter((s) => s.scope === name).map((s) => s.relay));
+      for (const url of this.o.relaySet.primaries) relays.add(url);
+      for (const url of relays) {
+        this.unsubscribeScope(url, name, false);
+        await this.subscribeScope(url, name, scope);
+      }
+    }
+  }
+
+  private scopeLiveOn(url: string, scope: string): boolean {
+    const connection = this.connections.get(url);
+    if (!connection || connection.state().status !== 'connected') return false;
+    const subs = [...this.subscriptions.values()].filter((s) => s.relay === url && s.scope === scope);
+    // A batched scope with no keys yet has nothing to serve: it counts as served.
+    if (subs.length === 0) return Boolean(this.o.relaySet.scopes[scope]?.batch);
+    return subs.every((s) => s.live);
+  }
+
+  private async manageFallbacks(nowMs: number): Promise<void> {
+    const { primaries, fallbacks, scopes } = this.o.relaySet;
+    if (fallbacks.length === 0) return;
+    for (const [name, scope] of Object.entries(scopes)) {
+      const primaryLive = primaries.some((url) => this.scopeLiveOn(url, name));
+      if (!primaryLive) {
+        this.primaryLiveSince.delete(name);
+        const since = this.unhealthySince.get(name) ?? nowMs;
+        this.unhealthySince.set(name, since);
+        if (!this.fallbackScopes.has(name) && nowMs - since >= this.o.fallbackAfterMs) {
+          // Take over from the newest point any relay has covered for this scope.
+          const from = this.scopeCoveredUntil(name);
+          this.fallbackScopes.add(name);
+          this.recordSwitch(name, 'fallback', fallbacks, from);
+          for (const url of fallbacks) await this.subscribeScope(url, name, scope, from ?? undefined);
+        }
+        continue;
+      }
+      this.unhealthySince.delete(name);
+      if (!this.fallbackScopes.has(name)) continue;
+      const liveSince = this.primaryLiveSince.get(name) ?? nowMs;
+      this.primaryLiveSince.set(name, liveSince);
+      if (nowMs - liveSince >= this.o.handBackAfterMs) {
+        this.fallbackScopes.delete(name);
+        this.recordSwitch(name, 'hand_back', fallbacks, this.scopeCoveredUntil(name));
+        for (const url of fallbacks) this.unsubscribeScope(url, name);
+      }
+    }
+  }
+
+  private unsubscribeScope(url: string, scope: string, dropIdleConnection = true): void {
+    const connection = this.connections.get(url);
+    for (const [key, sub] of this.subscriptions) {
+      if (sub.relay !== url || sub.scope !== scope) continue;
+      connection?.unsubscribe(sub.id);
+      this.subscriptions.delete(key);
+    }
+    const remaining = [...this.subscriptions.values()].some((s) => s.relay === url);
+    if (dropIdleConnection && !remaining && connection && !this.o.relaySet.primaries.includes(url)) {
+      this.connections.delete(url);
+      connection.stop().catch(() => {});
+    }
+  }
+
+  private recordSwitch(scope: string, action: SwitchRecord['action'], relays: string[], from: number | null): void {
+    const record: SwitchRecord = { at: new Date().toISOString(), scope, action, relays, from };
+    this.switches.push(record);
+    if (this.switches.length > 100) this.switches.shift();
+    this.o.log.warn(record, action === 'fallback' ? 'scope moved to fallback relays' : 'scope handed back to primaries');
+  }
+
+  private scopeCoveredUntil(scope: string): number | null {
+    let best: number | null = null;
+    for (const url of [...this.o.relaySet.primaries, ...this.o.relaySet.fallbacks]) {
+      const c = coveredUntil(this.coverage.get(coverageKey(url, scope)) ?? []);
+      if (c !== null && (best === null || c > best)) best = c;
+    }
+    return best;
+  }
+
+  /** Keys for a batched scope (recent post ids or recent authors), split into REQ-sized batches. */
+  private async batchKeys(scope: Scope): Promise<string[][]> {
+    const batch = scope.batch!;
+    const after = this.now() - Math.round(batch.windowDays * 86_400);
+    const limit = batch.size * 10;
+    const rows =
+      batch.source === 'recent_posts'
+        ? await query<{ key: string }>(
+            this.o.db,
+            sql`SELECT event_id AS key FROM nostr_events WHERE is_top_level AND deleted_at IS NULL AND created_at >= ${after}
+                ORDER BY created_at DESC LIMIT ${limit}`,
+          )
+        : await query<{ key: string }>(
+            this.o.db,
+            sql`SELECT pubkey AS key FROM nostr_events WHERE created_at >= ${after}
+                GROUP BY pubkey ORDER BY max(created_at) DESC LIMIT ${limit}`,
+          );
+    const keys = rows.map((r) => r.key);
+    const out: string[][] = [];
+    for (let i = 0; i < keys.length; i += batch.size) out.push(keys.slice(i, i + batch.size));
+    return out;
+  }
+
+  private async persistRelay(url: string): Promise<void> {
+    const connection = this.connections.get(url);
+    if (!connection) return;
+    const s = connection.state();
+    await saveRelayState(this.o.db, {
+      url,
+      status: s.status,
+      failures: s.consecutiveFailures,
+      nextAttemptAt: s.nextAttemptAt === null ? null : new Date(s.nextAttemptAt),
+      lastConnectedAt: s.connectedAt === null ? null : new Date(s.connectedAt),
+      lastEventAt: s.lastEventAt === null ? null : new Date(s.lastEventAt),
+      lastError: s.lastError,
+      authRequired: s.authRequired,
+    });
+  }
+
+  /** What /health/ingest and /ready report. */
+  health(): { relays: RelayState[]; scopes: ScopeHealth[]; switches: SwitchRecord[] } {
+    const now = this.now();
+    const relays = [...this.connections.values()].map((c) => c.state());
+    const scopes = Object.keys(this.o.relaySet.scopes).map((name): ScopeHealth => {
+      const ranges: Record<string, Range[]> = {};
+      const gaps: Record<string, Range[]> = {};
+      for (const [key, value] of this.coverage) {
+        const [relay, scope] = splitCoverageKey(key);
+        if (scope !== name) continue;
+        ranges[relay] = value;
+        gaps[relay] = holes(value);
+      }
+      const covered = this.scopeCoveredUntil(name);
+      return {
+        scope: name,
+        batched: Boolean(this.o.relaySet.scopes[name]?.batch),
+        servedBy: [...this.connections.keys()].filter((url) => this.scopeLiveOn(url, name)),
+        fallbackActive: this.fallbackScopes.has(name),
+        coveredUntil: covered,
+        lagSeconds: covered === null ? null : Math.max(0, now - covered),
+        ranges,
+        holes: gaps,
+      };
+    });
+    return { relays, scopes, switches: this.switches };
+  }
+}
+
+const SEP = '\u0000';
+const coverageKey = (relay: string, scope: string) => `${relay}${SEP}${scope}`;
+const splitCoverageKey = (key: string) => key.split(SEP) as [string, string];
+const subKey = (relay: string, id: string) => `${relay}${SEP}${id}`;

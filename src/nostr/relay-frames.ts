@@ -1,0 +1,158 @@
+/**
+ * NIP-01 relay-to-client frames: a pure parser that turns one WebSocket text frame into a tagged
+ * value, and the serialisers for the client-to-relay frames the daemon sends. The parser never
+ * throws: anything it cannot use becomes `{ type: 'invalid', reason }`, with reasons from a closed
+ * list so health can count them per reason. Event *contents* are not checked here (the pipeline's
+ * shape check and verification do that); only the frame's structure is.
+ */
+import type { Filter } from 'nostr-tools/filter';
+import type { NostrEvent } from './types.js';
+
+/** Every reason a frame is invalid, in check order (for per-reason counters). */
+export const FRAME_INVALID_REASONS = [
+  'frame_too_large',
+  'bad_json',
+  'not_array',
+  'empty_array',
+  'bad_type',
+  'unknown_type',
+  'bad_event_frame',
+  'bad_eose_frame',
+  'bad_closed_frame',
+  'bad_notice_frame',
+  'bad_ok_frame',
+  'bad_auth_frame',
+  'bad_count_frame',
+  'bad_neg_frame',
+] as const;
+
+export type FrameInvalidReason = (typeof FRAME_INVALID_REASONS)[number];
+
+export type RelayFrame =
+  | { type: 'EVENT'; subscriptionId: string; event: unknown }
+  | { type: 'EOSE'; subscriptionId: string }
+  | { type: 'CLOSED'; subscriptionId: string; reason: string; prefix: string | null }
+  | { type: 'NOTICE'; message: string }
+  | { type: 'OK'; eventId: string; accepted: boolean; message: string; prefix: string | null }
+  | { type: 'AUTH'; challenge: string }
+  | { type: 'COUNT'; subscriptionId: string; count: number; approximate: boolean }
+  | { type: 'NEG-MSG'; subscriptionId: string; payload: string }
+  | { type: 'NEG-ERR'; subscriptionId: string; payload: string }
+  | { type: 'invalid'; reason: FrameInvalidReason };
+
+export type RelayFrameType = Exclude<RelayFrame['type'], 'invalid'>;
+
+const invalid = (reason: FrameInvalidReason): RelayFrame => ({ type: 'invalid', reason });
+
+// NIP-01 machine-readable prefixes are short lowercase words with dashes ("auth-required").
+const PREFIX = /^([a-z][a-z0-9_-]{0,39}):/i;
+
+/** The machine-readable prefix of a CLOSED/OK message (`'rate-limited'`), lowercased, or null. */
+export function messagePrefix(message: string): string | null {
+  const m = PREFIX.exec(message);
+  return m ? m[1]!.toLowerCase() : null;
+}
+
+/**
+ * Parses one text frame. `byteLength` is the frame's UTF-8 size when the caller has it (ws hands
+ * over a Buffer, so it is free); the size is checked before JSON.parse so a huge frame costs no
+ * parse. Without it the size is derived from the string, cheaply when the bound is obvious.
+ */
+export function parseRelayFrame(text: string, maxFrameBytes: number, byteLength?: number): RelayFrame {
+  if (frameExceeds(text, maxFrameBytes, byteLength)) return invalid('frame_too_large');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return invalid('bad_json');
+  }
+  if (!Array.isArray(value)) return invalid('not_array');
+  if (value.length === 0) return invalid('empty_array');
+  const [type] = value as unknown[];
+  if (typeof type !== 'string') return invalid('bad_type');
+  const f = value as unknown[];
+  switch (type) {
+    case 'EVENT':
+      // The event itself is only checked for being an object: its fields are the pipeline's job.
+      if (f.length !== 3 || !isSubId(f[1]) || !isObject(f[2])) return invalid('bad_event_frame');
+      return { type: 'EVENT', subscriptionId: f[1], event: f[2] };
+    case 'EOSE':
+      if (f.length !== 2 || !isSubId(f[1])) return invalid('bad_eose_frame');
+      return { type: 'EOSE', subscriptionId: f[1] };
+    case 'CLOSED': {
+      // Some relays omit the message; NIP-01 makes it required but an empty reason is harmless.
+      if ((f.length !== 2 && f.length !== 3) || !isSubId(f[1])) return invalid('bad_closed_frame');
+      const reason = f.length === 3 ? f[2] : '';
+      if (typeof reason !== 'string') return invalid('bad_closed_frame');
+      return { type: 'CLOSED', subscriptionId: f[1], reason, prefix: messagePrefix(reason) };
+    }
+    case 'NOTICE':
+      if (f.length !== 2 || typeof f[1] !== 'string') return invalid('bad_notice_frame');
+      return { type: 'NOTICE', message: f[1] };
+    case 'OK': {
+      // Old relays send ["OK", id, bool] without a message.
+      if (f.length !== 3 && f.length !== 4) return invalid('bad_ok_frame');
+      const [, eventId, accepted, message = ''] = f;
+      if (typeof eventId !== 'string' || typeof accepted !== 'boolean' || typeof message !== 'string') {
+        return invalid('bad_ok_frame');
+      }
+      return { type: 'OK', eventId, accepted, message, prefix: messagePrefix(message) };
+    }
+    case 'AUTH':
+      if (f.length !== 2 || typeof f[1] !== 'string' || f[1] === '') return invalid('bad_auth_frame');
+      return { type: 'AUTH', challenge: f[1] };
+    case 'COUNT': {
+      if (f.length !== 3 || !isSubId(f[1]) || !isObject(f[2])) return invalid('bad_count_frame');
+      const body = f[2] as Record<string, unknown>;
+      const count = body.count;
+      if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
+        return invalid('bad_count_frame');
+      }
+      return { type: 'COUNT', subscriptionId: f[1], count, approximate: body.approximate === true };
+    }
+    case 'NEG-MSG':
+    case 'NEG-ERR':
+      // NIP-77: passed through untouched; a negentropy module owns their meaning.
+      if (f.length !== 3 || !isSubId(f[1]) || typeof f[2] !== 'string') return invalid('bad_neg_frame');
+      return { type, subscriptionId: f[1], payload: f[2] };
+    default:
+      return invalid('unknown_type');
+  }
+}
+
+function frameExceeds(text: string, max: number, byteLength: number | undefined): boolean {
+  if (byteLength !== undefined) return byteLength > max;
+  // UTF-8 takes at least one byte per UTF-16 unit and at most three, so most frames need no count.
+  if (text.length > max) return true;
+  if (text.length * 3 <= max) return false;
+  return Buffer.byteLength(text, 'utf8') > max;
+}
+
+function isSubId(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** NIP-01 limits subscription ids to 1..64 characters. */
+export function isValidSubscriptionId(id: string): boolean {
+  return id.length >= 1 && id.length <= 64;
+}
+
+export function serializeReq(subscriptionId: string, filters: readonly Filter[]): string {
+  return JSON.stringify(['REQ', subscriptionId, ...filters]);
+}
+
+export function serializeClose(subscriptionId: string): string {
+  return JSON.stringify(['CLOSE', subscriptionId]);
+}
+
+export function serializeAuth(event: NostrEvent): string {
+  return JSON.stringify(['AUTH', event]);
+}
+
+export function serializeCount(subscriptionId: string, filters: readonly Filter[]): string {
+  return JSON.stringify(['COUNT', subscriptionId, ...filters]);
+}

@@ -1,0 +1,588 @@
+/**
+ * A real Nostr relay on 127.0.0.1 for integration tests: @nostr-relay/core (CodyTseng's relay
+ * engine: REQ/EVENT/CLOSE/AUTH handling, live subscriptions, EOSE, CLOSED, NOTICE, OK) over
+ * @nostr-relay/event-repository-sqlite (a SQLite file, so events survive a kill and a restart),
+ * with @nostr-relay/validator checking every incoming frame. Our code here is only the glue a
+ * relay host writes anyway: the WebSocket/HTTP listener, the NIP-11 document, and three relay
+ * plugins (the REQ `limit` ceiling, "auth required" and keeping kind-5 deletion requests).
+ *
+ * Behaviour worth knowing when writing tests against it:
+ * - `limit` is clamped to `maxLimit` (a REQ without `limit` gets `maxLimit` too); results are
+ *   newest first by `created_at`; events with equal `created_at` come in no defined order, never
+ *   sorted by id (plain filters: latest stored first; `#tag` filters: index order). So a run of
+ *   equal `created_at` longer than `maxLimit` gives the same page for every `until` at that
+ *   second: the rest is reachable only through narrower filters (authors, kinds, tags, ids).
+ * - `since`/`until` are inclusive. `since: 0` / `until: 0` are ignored by the repository (falsy).
+ * - At most two distinct `#x` tag filters per filter are honoured; a filter with three or more
+ *   returns nothing (repository rule).
+ * - Replaceable/addressable: newest wins, ties to the lowest id. Ephemeral kinds are not stored.
+ * - Already-expired events (NIP-40) are refused on publish (`OK false`), so expired events must
+ *   come from the hostile relay helper.
+ * - Kind-5 deletion requests delete the author's targets; the engine itself drops the request, so
+ *   a plugin here stores and broadcasts it (NIP-09: relays should keep serving them).
+ * - No NIP-77 (negentropy) and no NIP-45 COUNT: the engine does not implement them.
+ * - `query()` returns at most `maxLimit` events, as any client would see; to compare against
+ *   "every event the relay holds", use `storedEvents()`, which reads the relay's storage directly.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NostrRelay } from '@nostr-relay/core';
+import { LogLevel } from '@nostr-relay/common';
+import type { ClientContext, HandleMessagePlugin, HandleMessageResult, IncomingMessage as RelayMessage, Logger } from '@nostr-relay/common';
+import { EventRepositorySqlite } from '@nostr-relay/event-repository-sqlite';
+import { Validator } from '@nostr-relay/validator';
+import type { NostrEvent } from 'nostr-tools/core';
+import type { Filter } from 'nostr-tools/filter';
+import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+
+export type { NostrEvent, Filter };
+
+export interface TestRelayOptions {
+  /** Port to bind on 127.0.0.1; 0 (default) picks a free one, kept across restarts. */
+  port?: number;
+  /** Ceiling on a REQ's `limit` (also the result size of a REQ without `limit`). Default 10,000. */
+  maxLimit?: number;
+  /** Folder for the SQLite file. Default: a fresh temporary folder, removed by `close()`. */
+  storageDir?: string;
+  /**
+   * NIP-42: the relay sends `["AUTH", challenge]` on connect and answers REQ with
+   * `CLOSED … auth-required:` and EVENT with `OK false auth-required:` until the client authenticates.
+   */
+  authRequired?: boolean;
+  /** Maximum subscriptions per connection (the engine evicts the oldest beyond it). Default 20. */
+  maxSubscriptions?: number;
+  /** Largest incoming WebSocket message in bytes. Default 1 MiB. */
+  maxMessageLength?: number;
+}
+
+export interface OkResult {
+  id: string;
+  accepted: boolean;
+  message: string;
+}
+
+export interface RelayInformation {
+  name: string;
+  description: string;
+  software: string;
+  version: string;
+  supported_nips: number[];
+  limitation: {
+    max_limit: number;
+    max_subscriptions: number;
+    max_message_length: number;
+    auth_required: boolean;
+  };
+}
+
+export interface TestRelay {
+  /** `ws://127.0.0.1:PORT` */
+  readonly url: string;
+  /** `http://127.0.0.1:PORT` (NIP-11 with `Accept: application/nostr+json`). */
+  readonly httpUrl: string;
+  readonly port: number;
+  /** Folder holding the SQLite file. */
+  readonly storageDir: string;
+  /** The NIP-11 document this relay serves. */
+  readonly info: RelayInformation;
+  /** Whether the relay is listening. */
+  readonly running: boolean;
+  /** Open client connections. */
+  readonly connectionCount: number;
+  /**
+   * Sends the events as a client (one connection, EVENT frames pipelined) and waits for every OK.
+   * Throws when any is refused, unless `allowRejected`; resolves to the OK results in input order.
+   */
+  publish(events: readonly NostrEvent[], options?: { allowRejected?: boolean; timeoutMs?: number }): Promise<OkResult[]>;
+  /** One REQ as a client: the stored events (relay order: newest first) up to EOSE. Rejects on CLOSED. */
+  query(filter: Filter | readonly Filter[], options?: { timeoutMs?: number }): Promise<NostrEvent[]>;
+  /** Every event in the relay's storage (no limit), newest first then by id. Works while stopped. */
+  storedEvents(): Promise<NostrEvent[]>;
+  /** Drops every client connection abruptly (no close frame) but keeps listening: a network blip. */
+  dropConnections(): void;
+  /** Graceful stop: close frames (1001) to clients, then the listener and the storage. */
+  stop(): Promise<void>;
+  /** Crash: sockets destroyed at once, no close frames, listener and storage closed. */
+  kill(): Promise<void>;
+  /** Starts again on the same port over the same storage (stops gracefully first if running). */
+  restart(): Promise<void>;
+  /** Stops (gracefully) and deletes the storage. Idempotent. */
+  close(): Promise<void>;
+}
+
+const SOFTWARE = '@nostr-relay/core';
+const SOFTWARE_VERSION = '0.0.40';
+const DB_FILE = 'relay.sqlite';
+
+const silentLogger: Logger = {
+  setLogLevel() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
+
+/** The minimal better-sqlite3 surface storedEvents() needs (better-sqlite3 ships no types). */
+interface SqliteHandle {
+  prepare(sql: string): { all(): unknown[] };
+}
+
+interface StoredRow {
+  id: string;
+  pubkey: string;
+  created_at: number;
+  kind: number;
+  tags: string;
+  content: string;
+  sig: string;
+}
+
+interface Running {
+  repository: EventRepositorySqlite;
+  relay: NostrRelay;
+  http: Server;
+  wss: WebSocketServer;
+  clients: Set<WebSocket>;
+}
+
+export async function startTestRelay(options: TestRelayOptions = {}): Promise<TestRelay> {
+  const maxLimit = options.maxLimit ?? 10_000;
+  const maxSubscriptions = options.maxSubscriptions ?? 20;
+  const maxMessageLength = options.maxMessageLength ?? 1024 * 1024;
+  const authRequired = options.authRequired ?? false;
+  const ownsStorage = options.storageDir === undefined;
+  const storageDir = options.storageDir ?? (await mkdtemp(join(tmpdir(), 'nostr-cache-relay-')));
+  const dbPath = join(storageDir, DB_FILE);
+  const authKey = generateSecretKey();
+
+  const info: RelayInformation = {
+    name: 'nostr-cache test relay',
+    description: `${SOFTWARE} with a SQLite event repository, run by the nostr-cache tests`,
+    software: SOFTWARE,
+    version: SOFTWARE_VERSION,
+    supported_nips: authRequired ? [1, 9, 11, 42] : [1, 9, 11],
+    limitation: {
+      max_limit: maxLimit,
+      max_subscriptions: maxSubscriptions,
+      max_message_length: maxMessageLength,
+      auth_required: authRequired,
+    },
+  };
+
+  let port = options.port ?? 0;
+  let running: Running | undefined;
+  let closed = false;
+  let transition: Promise<void> = Promise.resolve();
+
+  /** Serialises start/stop/kill so overlapping calls (e.g. afterEach + a test's own stop) are safe. */
+  function serial(step: () => Promise<void>): Promise<void> {
+    const next = transition.then(step);
+    transition = next.catch(() => {});
+    return next;
+  }
+
+  async function open(): Promise<void> {
+    const repository = new EventRepositorySqlite(dbPath, { defaultLimit: maxLimit });
+    await repository.init();
+    const relay = new NostrRelay(repository, {
+      // Setting a hostname is how the engine turns NIP-42 on (challenge on connect).
+      ...(authRequired ? { hostname: '127.0.0.1' } : {}),
+      logger: silentLogger,
+      logLevel: LogLevel.ERROR,
+      maxSubscriptionsPerClient: maxSubscriptions,
+      // The engine caches REQ results per filter for 1 s and OK results per id for 10 min by
+      // default: tests publish then query at once, so both caches are off.
+      filterResultCacheTtl: 0,
+      eventHandlingResultCacheTtl: 0,
+    });
+    if (authRequired) relay.register(authRequiredPlugin());
+    relay.register(limitPlugin(maxLimit));
+    relay.register(keepDeletionsPlugin(repository, relay));
+    const validator = new Validator({ maxContentLength: maxMessageLength });
+
+    const clients = new Set<WebSocket>();
+    const http = createServer((req, res) => serveInformation(req, res, info));
+    const wss = new WebSocketServer({ server: http, maxPayload: maxMessageLength });
+    wss.on('connection', (socket, req) => {
+      clients.add(socket);
+      relay.handleConnection(socket, req.socket.remoteAddress);
+      socket.on('message', (data: RawData, isBinary: boolean) => {
+        void (async () => {
+          try {
+            const message = await validator.validateIncomingMessage(isBinary ? data : rawToString(data));
+            await relay.handleMessage(socket, message);
+          } catch (error) {
+            if (socket.readyState === WebSocket.OPEN) {
+              socket.send(JSON.stringify(['NOTICE', `invalid: ${(error as Error).message}`]));
+            }
+          }
+        })();
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        clients.delete(socket);
+        relay.handleDisconnect(socket);
+      });
+    });
+    wss.on('error', () => {});
+
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(port, '127.0.0.1', () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    port = (http.address() as AddressInfo).port;
+    running = { repository, relay, http, wss, clients };
+  }
+
+  async function shutdown(graceful: boolean): Promise<void> {
+    const current = running;
+    if (!current) return;
+    running = undefined;
+    const { http, wss, clients, relay, repository } = current;
+    if (graceful) {
+      await Promise.all(
+        [...clients].map(
+          (socket) =>
+            new Promise<void>((resolve) => {
+              if (socket.readyState === WebSocket.CLOSED) return resolve();
+              const timer = setTimeout(() => {
+                socket.terminate();
+                resolve();
+              }, 1000);
+              socket.once('close', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              socket.close(1001, 'relay shutting down');
+            }),
+        ),
+      );
+    } else {
+      for (const socket of clients) socket.terminate();
+    }
+    clients.clear();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    await relay.destroy();
+    await repository.destroy();
+  }
+
+  function requireRunning(): Running {
+    if (!running) throw new Error('test relay is not running');
+    return running;
+  }
+
+  const clientOptions = (): ClientOptions => ({ url: `ws://127.0.0.1:${port}`, authKey: authRequired ? authKey : undefined });
+
+  const handle: TestRelay = {
+    get url() {
+      return `ws://127.0.0.1:${port}`;
+    },
+    get httpUrl() {
+      return `http://127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
+    storageDir,
+    info,
+    get running() {
+      return running !== undefined;
+    },
+    get connectionCount() {
+      return running?.clients.size ?? 0;
+    },
+    async publish(events, publishOptions = {}) {
+      requireRunning();
+      const results = await publishEvents(clientOptions(), events, publishOptions.timeoutMs ?? 30_000);
+      const refused = results.filter((r) => !r.accepted);
+      if (refused.length > 0 && !publishOptions.allowRejected) {
+        throw new Error(`relay refused ${refused.length} event(s): ${refused.slice(0, 3).map((r) => `${r.id.slice(0, 8)} ${r.message}`).join('; ')}`);
+      }
+      return results;
+    },
+    async query(filter, queryOptions = {}) {
+      requireRunning();
+      const filters: Filter[] = Array.isArray(filter) ? [...(filter as readonly Filter[])] : [filter as Filter];
+      return requestUntilEose(clientOptions(), filters, queryOptions.timeoutMs ?? 30_000);
+    },
+    async storedEvents() {
+      if (closed) throw new Error('test relay is closed');
+      const sqlSelect = 'SELECT id, pubkey, created_at, kind, tags, content, sig FROM events ORDER BY created_at DESC, id ASC';
+      let rows: unknown[];
+      if (running) {
+        rows = (running.repository.getDatabase() as SqliteHandle).prepare(sqlSelect).all();
+      } else {
+        // Opened through the relay's own repository (no migration run: the file already has them).
+        const repository = new EventRepositorySqlite(dbPath);
+        try {
+          rows = (repository.getDatabase() as SqliteHandle).prepare(sqlSelect).all();
+        } finally {
+          await repository.destroy();
+        }
+      }
+      return (rows as StoredRow[]).map((row) => ({
+        id: row.id,
+        pubkey: row.pubkey,
+        created_at: row.created_at,
+        kind: row.kind,
+        tags: JSON.parse(row.tags) as string[][],
+        content: row.content,
+        sig: row.sig,
+      }));
+    },
+    dropConnections() {
+      for (const socket of running?.clients ?? []) socket.terminate();
+    },
+    stop: () => serial(() => shutdown(true)),
+    kill: () => serial(() => shutdown(false)),
+    restart: () =>
+      serial(async () => {
+        if (closed) throw new Error('test relay is closed');
+        await shutdown(true);
+        await open();
+      }),
+    close: () =>
+      serial(async () => {
+        if (closed) return;
+        closed = true;
+        await shutdown(true);
+        if (ownsStorage) {
+          await rm(storageDir, { recursive: true, force: true });
+        } else {
+          await Promise.all(['', '-wal', '-shm'].map((suffix) => rm(dbPath + suffix, { force: true })));
+        }
+      }),
+  };
+
+  try {
+    await open();
+  } catch (error) {
+    if (ownsStorage) await rm(storageDir, { recursive: true, force: true });
+    throw error;
+  }
+  return handle;
+}
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+function serveInformation(req: IncomingMessage, res: ServerResponse, info: RelayInformation): void {
+  const cors = {
+    'access-control-allow-origin': '*',
+    'access-control-allow-headers': '*',
+    'access-control-allow-methods': 'GET, OPTIONS',
+  };
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204, cors).end();
+    return;
+  }
+  if ((req.headers.accept ?? '').includes('application/nostr+json')) {
+    res.writeHead(200, { ...cors, 'content-type': 'application/nostr+json' }).end(JSON.stringify(info));
+    return;
+  }
+  res.writeHead(200, { ...cors, 'content-type': 'text/plain' }).end('Please use a Nostr client to connect.\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Relay plugins (the engine's extension point, @nostr-relay/common HandleMessagePlugin)
+
+/** Clamps every REQ filter's `limit` to `maxLimit`, as relays advertising NIP-11 `max_limit` do. */
+function limitPlugin(maxLimit: number): HandleMessagePlugin {
+  return {
+    handleMessage(_ctx: ClientContext, message: RelayMessage, next: () => Promise<HandleMessageResult>) {
+      if (message[0] === 'REQ') {
+        for (const filter of message.slice(2) as { limit?: number }[]) {
+          filter.limit = Math.min(filter.limit ?? maxLimit, maxLimit);
+        }
+      }
+      return next();
+    },
+  };
+}
+
+/** Refuses REQ and EVENT from a connection that has not completed NIP-42 AUTH. */
+function authRequiredPlugin(): HandleMessagePlugin {
+  const reason = 'auth-required: this relay only serves authenticated clients';
+  return {
+    async handleMessage(ctx: ClientContext, message: RelayMessage, next: () => Promise<HandleMessageResult>) {
+      if (ctx.pubkey) return next();
+      if (message[0] === 'REQ') {
+        ctx.sendMessage(['CLOSED', message[1], reason]);
+        return { messageType: 'REQ', events: [] };
+      }
+      if (message[0] === 'EVENT') {
+        ctx.sendMessage(['OK', message[1].id, false, reason]);
+        return { messageType: 'EVENT', success: false, message: reason };
+      }
+      return next();
+    },
+  };
+}
+
+/**
+ * The engine applies a kind-5 deletion request and then drops the request itself; relays are
+ * expected to keep serving it (NIP-09), and the cache's tombstones depend on receiving it, so it is
+ * stored and broadcast here once the engine has accepted it.
+ */
+function keepDeletionsPlugin(repository: EventRepositorySqlite, relay: NostrRelay): HandleMessagePlugin {
+  return {
+    async handleMessage(_ctx: ClientContext, message: RelayMessage, next: () => Promise<HandleMessageResult>) {
+      const result = await next();
+      if (message[0] === 'EVENT' && message[1].kind === 5 && result && 'success' in result && result.success) {
+        const { isDuplicate } = await repository.upsert(message[1]);
+        if (!isDuplicate) await relay.broadcast(message[1]);
+      }
+      return result;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal client, used by publish() and query()
+
+interface ClientOptions {
+  url: string;
+  /** When set, answer the relay's AUTH challenge with this key before doing anything else. */
+  authKey: Uint8Array | undefined;
+}
+
+interface Connection {
+  socket: WebSocket;
+  onMessage(handler: (message: unknown[]) => void): void;
+  close(): void;
+}
+
+async function connect(options: ClientOptions, timeoutMs: number): Promise<Connection> {
+  const socket = new WebSocket(options.url);
+  const handlers: ((message: unknown[]) => void)[] = [];
+  let challenge: ((value: string) => void) | undefined;
+  const challenged = new Promise<string>((resolve) => (challenge = resolve));
+  socket.on('message', (data: RawData) => {
+    let message: unknown;
+    try {
+      message = JSON.parse(rawToString(data));
+    } catch {
+      return;
+    }
+    if (!Array.isArray(message)) return;
+    if (message[0] === 'AUTH' && typeof message[1] === 'string') challenge?.(message[1]);
+    for (const handler of handlers) handler(message);
+  });
+  socket.on('error', () => {});
+  await withTimeout(
+    new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+      socket.once('close', () => reject(new Error(`connection to ${options.url} closed`)));
+    }),
+    timeoutMs,
+    `connecting to ${options.url}`,
+    () => socket.terminate(),
+  );
+  const connection: Connection = {
+    socket,
+    onMessage: (handler) => void handlers.push(handler),
+    close: () => {
+      if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.terminate();
+    },
+  };
+  if (options.authKey) {
+    try {
+      const key = options.authKey;
+      const challengeValue = await withTimeout(challenged, timeoutMs, 'waiting for the AUTH challenge');
+      const auth = finalizeEvent(
+        {
+          kind: 22242,
+          created_at: Math.floor(Date.now() / 1000),
+          tags: [
+            ['relay', options.url],
+            ['challenge', challengeValue],
+          ],
+          content: '',
+        },
+        key,
+      );
+      const ok = new Promise<void>((resolve, reject) => {
+        connection.onMessage((message) => {
+          if (message[0] === 'OK' && message[1] === auth.id) {
+            if (message[2] === true) resolve();
+            else reject(new Error(`AUTH refused: ${String(message[3])}`));
+          }
+        });
+      });
+      socket.send(JSON.stringify(['AUTH', auth]));
+      await withTimeout(ok, timeoutMs, 'waiting for the AUTH OK');
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
+  }
+  return connection;
+}
+
+async function publishEvents(options: ClientOptions, events: readonly NostrEvent[], timeoutMs: number): Promise<OkResult[]> {
+  if (events.length === 0) return [];
+  const connection = await connect(options, timeoutMs);
+  try {
+    const byId = new Map<string, OkResult>();
+    const wanted = new Set(events.map((e) => e.id));
+    const done = new Promise<void>((resolve, reject) => {
+      connection.onMessage((message) => {
+        if (message[0] !== 'OK' || typeof message[1] !== 'string' || !wanted.has(message[1])) return;
+        byId.set(message[1], { id: message[1], accepted: message[2] === true, message: String(message[3] ?? '') });
+        if (byId.size === wanted.size) resolve();
+      });
+      connection.socket.once('close', () => reject(new Error('relay closed the connection before every OK')));
+    });
+    for (const event of events) connection.socket.send(JSON.stringify(['EVENT', event]));
+    await withTimeout(done, timeoutMs, `waiting for ${wanted.size - byId.size} OK(s)`);
+    return events.map((e) => byId.get(e.id)!);
+  } finally {
+    connection.close();
+  }
+}
+
+async function requestUntilEose(options: ClientOptions, filters: Filter[], timeoutMs: number): Promise<NostrEvent[]> {
+  const connection = await connect(options, timeoutMs);
+  const subscriptionId = `q${Math.random().toString(36).slice(2, 10)}`;
+  try {
+    const events: NostrEvent[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      connection.onMessage((message) => {
+        if (message[1] !== subscriptionId) return;
+        if (message[0] === 'EVENT') events.push(message[2] as NostrEvent);
+        else if (message[0] === 'EOSE') resolve();
+        else if (message[0] === 'CLOSED') reject(new Error(`CLOSED: ${String(message[2])}`));
+      });
+      connection.socket.once('close', () => reject(new Error('relay closed the connection before EOSE')));
+    });
+    connection.socket.send(JSON.stringify(['REQ', subscriptionId, ...filters]));
+    await withTimeout(done, timeoutMs, 'waiting for EOSE');
+    return events;
+  } finally {
+    connection.close();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout?.();
+      reject(new Error(`timed out ${what}`));
+    }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,260 @@
+/**
+ * Live ingest end to end against a real relay implementation (@nostr-relay/core over SQLite) on
+ * 127.0.0.1, on both engines: live flow, relay crash and restart, database connections dropped,
+ * fallback relays taking a scope over and handing it back.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { finalizeEvent } from 'nostr-tools/pure';
+import { query, type AppDatabase } from '../../src/db/client.js';
+import { IngestDaemon } from '../../src/ingest/daemon.js';
+import { IngestPipeline } from '../../src/ingest/pipeline.js';
+import { RelayConnection } from '../../src/ingest/relay-connection.js';
+import { parseRelaySet, type RelaySet } from '../../src/ingest/relay-set.js';
+import { loadCoverage } from '../../src/store/ingest-state.js';
+import { holes } from '../../src/ingest/coverage.js';
+import { VerifyPool } from '../../src/nostr/verify-pool.js';
+import type { NostrEvent } from '../../src/nostr/types.js';
+import { createLogger } from '../../src/log.js';
+import { handBuiltEvents, world, secretKeys } from '../fixtures/hand-built.js';
+import postgres from 'postgres';
+import { adminUrl, createTestDatabase, engines, type TestDatabase } from '../helpers/engines.js';
+import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { testNormalizeOptions } from '../helpers/store.js';
+
+const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+const NOW = Math.floor(Date.now() / 1000);
+
+/**
+ * A signed clawstr post (kind 1111, K=web) dated `ago` seconds before the moment it is made. Events
+ * published to a live subscription must be current: a relay only forwards live events that match
+ * the REQ's `since`, so a back-dated event published late is (rightly) not forwarded.
+ */
+function post(n: number, ago = 0): NostrEvent {
+  return finalizeEvent(
+    {
+      kind: 1111,
+      created_at: Math.floor(Date.now() / 1000) - ago,
+      tags: [
+        ['I', 'https://clawstr.com/c/live'],
+        ['K', 'web'],
+        ['i', 'https://clawstr.com/c/live'],
+        ['k', 'web'],
+      ],
+      content: `live post ${n}`,
+    },
+    secretKeys.alice,
+  ) as NostrEvent;
+}
+
+interface Running {
+  daemon: IngestDaemon;
+  pipeline: IngestPipeline;
+  stop(): Promise<void>;
+}
+
+async function startDaemon(database: TestDatabase, relaySet: RelaySet, verifier: VerifyPool): Promise<Running> {
+  const db = database.db;
+  const pipeline = new IngestPipeline({
+    db,
+    writeDb: database.writer,
+    onDatabaseError: (error) => database.recover(error),
+    verifier,
+    normalizeOptions: testNormalizeOptions,
+    batchSize: 100,
+    maxBatchDelayMs: 20,
+    maxFutureSeconds: 900,
+    maxEventBytes: 262_144,
+    retryDelayMs: 100,
+    operationTimeoutMs: 10_000,
+    log,
+  });
+  const daemon = new IngestDaemon({
+    db,
+    pipeline,
+    relaySet,
+    log,
+    connect: (url) =>
+      new RelayConnection({
+        url,
+        log,
+        maxFrameBytes: 524_288,
+        backoff: { minMs: 50, maxMs: 500 },
+        keepaliveMs: 2000,
+        pongTimeoutMs: 2000,
+        connectTimeoutMs: 2000,
+      }),
+    overlapSeconds: 30,
+    clockMarginSeconds: 0,
+    // The hand-built world is dated 2023: reach back far enough to follow it live.
+    initialLookbackSeconds: NOW - 1_690_000_000,
+    tickMs: 50,
+    fallbackAfterMs: 300,
+    handBackAfterMs: 300,
+  });
+  await daemon.start();
+  return { daemon, pipeline, stop: () => daemon.stop() };
+}
+
+async function storedIds(db: AppDatabase, kinds: number[]): Promise<string[]> {
+  const rows = await query<{ event_id: string }>(
+    db,
+    sql`SELECT event_id FROM nostr_events WHERE kind IN (${sql.raw(kinds.join(', '))}) ORDER BY event_id`,
+  );
+  return rows.map((r) => r.event_id);
+}
+
+async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    // A poll lost on a terminated connection must not hang the test: give each one 2 s.
+    const ok = await Promise.race([condition().catch(() => false), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const commentScope = { filter: { kinds: [1111], '#K': ['web'] } };
+
+describe.each(engines)('live ingest on %s', (driver) => {
+  let database: TestDatabase;
+  let verifier: VerifyPool;
+  const relays: TestRelay[] = [];
+  let running: Running | null = null;
+
+  beforeAll(async () => {
+    verifier = await VerifyPool.create({ size: 1 });
+  });
+  afterEach(async () => {
+    await running?.stop();
+    running = null;
+    await Promise.all(relays.splice(0).map((r) => r.close()));
+    await database?.destroy();
+  });
+  afterAll(async () => {
+    await verifier?.close();
+  });
+
+  it('stores what the relay holds and what it publishes live, normalised', async () => {
+    database = await createTestDatabase(driver);
+    const relay = await startTestRelay();
+    relays.push(relay);
+    const world1111 = handBuiltEvents.filter((e) => e.kind === 1111 && e.tags.some((t) => t[0] === 'K' && t[1] === 'web'));
+    const reactions = handBuiltEvents.filter((e) => e.kind === 7);
+    // The relay refuses the world's already-expired post (NIP-40), as it should.
+    await relay.publish([...world1111, ...reactions], { allowRejected: true, timeoutMs: 60_000 });
+    const relaySet = parseRelaySet(
+      { primaries: [relay.url], scopes: { comments: commentScope, reactions: { filter: { kinds: [7] } } } },
+      'test',
+    );
+    running = await startDaemon(database, relaySet, verifier);
+    const expected = (await relay.query({ kinds: [1111], '#K': ['web'] })).map((e) => e.id).sort();
+    await until(async () => (await storedIds(database.db, [1111])).length >= expected.length, 'stored comments');
+    // The relay honours NIP-09: the deleted posts it received are not served, so compare with it.
+    expect(await storedIds(database.db, [1111])).toEqual(expected);
+    const [ai] = await query<{ subclaw: string; is_ai: boolean; is_top_level: boolean; relay: string }>(
+      database.db,
+      sql`SELECT subclaw, is_ai, is_top_level, relay FROM nostr_events WHERE event_id = ${world.posts.aiTopLevel.id}`,
+    );
+    expect(ai).toEqual({ subclaw: 'ai', is_ai: true, is_top_level: true, relay: relay.url });
+    const relayReactions = (await relay.query({ kinds: [7] })).length;
+    await until(async () => (await storedIds(database.db, [7])).length === relayReactions, 'stored reactions');
+
+    // Live: a post published now arrives through the open subscription.
+    const fresh = post(1);
+    await relay.publish([fresh]);
+    await until(async () => (await storedIds(database.db, [1111])).includes(fresh.id), 'live post');
+    const seenOn = await query<{ relay: string }>(database.db, sql`SELECT relay FROM event_relays WHERE event_id = ${fresh.id}`);
+    expect(seenOn).toEqual([{ relay: relay.url }]);
+
+    // Coverage for (relay, scope) is one range reaching the present.
+    await until(async () => {
+      const cov = await loadCoverage(database.db, { relay: relay.url, scope: 'comments' });
+      return cov.length === 1 && cov[0]!.until >= NOW;
+    }, 'coverage up to now');
+    const health = running.daemon.health();
+    expect(health.scopes.find((s) => s.scope === 'comments')?.servedBy).toEqual([relay.url]);
+  });
+
+  it('loses nothing when the relay crashes mid-stream and restarts: no hole, cursors correct', async () => {
+    database = await createTestDatabase(driver);
+    const relay = await startTestRelay();
+    relays.push(relay);
+    const before = Array.from({ length: 300 }, (_, i) => post(i, 600 - i));
+    await relay.publish(before, { timeoutMs: 60_000 });
+    running = await startDaemon(database, parseRelaySet({ primaries: [relay.url], scopes: { comments: commentScope } }, 'test'), verifier);
+    // Crash the relay while ingest is under way; new events arrive once it is back.
+    await until(async () => (await storedIds(database.db, [1111])).length > 0, 'first events');
+    await relay.kill();
+    await new Promise((r) => setTimeout(r, 300));
+    await relay.restart();
+    const after = Array.from({ length: 100 }, (_, i) => post(1000 + i));
+    await relay.publish(after, { timeoutMs: 60_000 });
+    const expected = (await relay.storedEvents()).filter((e) => e.kind === 1111).map((e) => e.id).sort();
+    await until(async () => (await storedIds(database.db, [1111])).length >= expected.length, 'catch-up after restart');
+    expect(await storedIds(database.db, [1111])).toEqual(expected);
+    await until(async () => {
+      const cov = await loadCoverage(database.db, { relay: relay.url, scope: 'comments' });
+      return holes(cov).length === 0 && (cov.at(-1)?.until ?? 0) >= NOW;
+    }, 'coverage without holes');
+  });
+
+  it('survives its database connections being dropped mid-ingest and catches up', async () => {
+    database = await createTestDatabase(driver);
+    const relay = await startTestRelay();
+    relays.push(relay);
+    running = await startDaemon(database, parseRelaySet({ primaries: [relay.url], scopes: { comments: commentScope } }, 'test'), verifier);
+    await relay.publish(Array.from({ length: 200 }, (_, i) => post(i)), { timeoutMs: 60_000 });
+    // While the next events flow in, every server connection of this database is terminated,
+    // repeatedly, as a Postgres restart would do (the real-Postgres leg; PGlite has no connections).
+    const terminate = async () => {
+      if (driver !== 'postgres') return;
+      const name = new URL(database.url!).pathname.slice(1);
+      const killer = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await killer`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${name} AND pid <> pg_backend_pid()`;
+      await killer.end();
+    };
+    const publishing = relay.publish(Array.from({ length: 400 }, (_, i) => post(500 + i)), { timeoutMs: 60_000 });
+    for (let i = 0; i < 5; i++) {
+      await terminate();
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await publishing;
+    const expected = (await relay.storedEvents()).map((e) => e.id).sort();
+    await until(async () => (await storedIds(database.db, [1111])).length >= expected.length, 'catch-up after the drop');
+    expect(await storedIds(database.db, [1111])).toEqual(expected);
+  });
+
+  it('moves a scope to fallbacks while primaries are down, from the cursor, and hands it back without a hole', async () => {
+    database = await createTestDatabase(driver);
+    const primary = await startTestRelay();
+    const fallback = await startTestRelay();
+    relays.push(primary, fallback);
+    const early = Array.from({ length: 50 }, (_, i) => post(i, 900 - i));
+    await primary.publish(early);
+    await fallback.publish(early);
+    running = await startDaemon(
+      database,
+      parseRelaySet({ primaries: [primary.url], fallbacks: [fallback.url], scopes: { comments: commentScope } }, 'test'),
+      verifier,
+    );
+    await until(async () => (await storedIds(database.db, [1111])).length === 50, 'initial events');
+    await primary.stop();
+    // Published while the primary is down: only the fallback has them.
+    const during = Array.from({ length: 40 }, (_, i) => post(100 + i));
+    await fallback.publish(during, { timeoutMs: 60_000 });
+    await until(async () => running!.daemon.switches.some((s) => s.action === 'fallback'), 'fallback switch');
+    await until(async () => (await storedIds(database.db, [1111])).length === 90, 'events through the fallback');
+    const takeover = running.daemon.switches.find((s) => s.action === 'fallback')!;
+    expect(takeover.from).not.toBeNull();
+    await primary.restart();
+    const later = Array.from({ length: 30 }, (_, i) => post(200 + i));
+    await primary.publish(later, { timeoutMs: 60_000 });
+    await until(async () => running!.daemon.switches.some((s) => s.action === 'hand_back'), 'hand-back');
+    await until(async () => (await storedIds(database.db, [1111])).length === 120, 'events after hand-back');
+    expect(running.daemon.health().scopes[0]!.fallbackActive).toBe(false);
+    // The primary's own coverage closed the outage when it came back: no hole.
+    await until(async () => holes(await loadCoverage(database.db, { relay: primary.url, scope: 'comments' })).length === 0, 'no hole');
+  });
+});
