@@ -89,7 +89,8 @@ export function isConnectionLost(error: unknown): boolean {
  * abandons the old one; every holder of the handle keeps working.
  */
 function replaceablePool(url: string, max: number): { db: AppDatabase; replace(): void; end(): Promise<void> } {
-  const makeClient = () => postgres(url, { max, onnotice: () => {} });
+  // JIT compilation costs 50-90 ms on short feed queries (measured in bench/read-api.ts): off.
+  const makeClient = () => postgres(url, { max, onnotice: () => {}, connection: { jit: 'off' } });
   let current = makeClient();
   const delegate = new Proxy(function delegatedClient() {} as unknown as postgres.Sql, {
     get(_target, property) {

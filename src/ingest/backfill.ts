@@ -139,37 +139,34 @@ async function backfillRange(target: BackfillTarget, options: BackfillOptions, t
     if (options.signal?.aborted) throw new Error('backfill aborted');
     const page = await fetchPage(target, options.pipeline, { ...target.filter, since, until: cursor, limit }, timeoutMs);
     total.pages++;
-    total.events += page.events.length;
+    total.events += page.events.filter((e) => !(e.created_at === cursor && boundary.has(e.id))).length;
     total.observedPageSize = Math.max(total.observedPageSize, page.events.length);
-    const fresh = page.events.filter((e) => !(e.created_at === cursor && boundary.has(e.id)));
-    if (fresh.length === 0) {
-      // EOSE with nothing new below the cursor: [since, cursor] holds nothing more.
+    if (page.events.length === 0) {
+      // EOSE with nothing at or below the cursor: [since, cursor] is complete.
       cover({ since, until: cursor });
-      cursor = since - 1;
       break;
     }
-    const oldest = Math.min(...page.events.map((e) => e.created_at));
-    const pageIsOneSecond = page.events.every((e) => e.created_at === cursor);
-    if (!pageIsOneSecond) {
-      // Newest first: every second above `oldest` is complete; `oldest` itself may continue.
+    if (page.events.every((e) => e.created_at === cursor)) {
+      // Only the cursor second came back. A page as large as the relay's real page size may hide
+      // more events at that second (it returns the same page for every `until` there).
+      for (const e of page.events) boundary.add(e.id);
+      const full = page.events.length >= Math.min(limit, total.observedPageSize);
+      let complete = !full;
+      if (full) complete = await resolveDenseSecond(target, options, cursor, boundary, total, limit, timeoutMs);
+      if (complete) cover({ since: cursor, until: cursor });
+      else {
+        incompleteSeconds.push(cursor);
+        options.log.warn({ relay: target.relay, scope: target.scope, second: cursor }, 'backfill: more events at one second than the relay lists per page');
+      }
+      cursor -= 1;
+      boundary = new Set();
+    } else {
+      // Newest first: every second above `oldest` is complete; `oldest` itself may continue on the
+      // next page (inclusive boundary), whose repeats are recognised by id.
+      const oldest = Math.min(...page.events.map((e) => e.created_at));
       cover({ since: oldest + 1, until: cursor });
       boundary = new Set(page.events.filter((e) => e.created_at === oldest).map((e) => e.id));
       cursor = oldest;
-    } else {
-      for (const e of page.events) boundary.add(e.id);
-      // A full page of one second: the relay may hold more at `cursor` than it lists per page.
-      const full = page.events.length >= Math.min(limit, Math.max(total.observedPageSize, 1));
-      if (full) {
-        const complete = await resolveDenseSecond(target, options, cursor, boundary, total, limit, timeoutMs);
-        if (!complete) {
-          incompleteSeconds.push(cursor);
-          options.log.warn({ relay: target.relay, scope: target.scope, second: cursor }, 'backfill: more events at one second than the relay lists per page');
-        }
-      }
-      // Everything at `cursor` that can be listed is in; continue strictly below it.
-      if (!full || incompleteSeconds.at(-1) !== cursor) cover({ since: cursor, until: cursor });
-      cursor -= 1;
-      boundary = new Set();
     }
     total.cursor = cursor;
     options.onProgress?.({ ...total, cursor });

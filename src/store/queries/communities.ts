@@ -1,7 +1,7 @@
 /** NIP-72 communities: the latest definition per address, its moderators, and post counts. */
 import { sql } from 'drizzle-orm';
 import { query, type Queryable } from '../../db/client.js';
-import { isPost, live } from './posts.js';
+import { isPost, live, limitLiteral } from './posts.js';
 
 export interface CommunityRow {
   address: string;
@@ -35,7 +35,7 @@ export async function communitiesPage(
   q: { now: number; afterAddress?: string | undefined; limit: number },
 ): Promise<CommunityRow[]> {
   const keyset = q.afterAddress !== undefined ? sql`WHERE c.address > ${q.afterAddress}` : sql``;
-  return query<CommunityRow>(db, sql`${selectCommunities(q.now)} ${keyset} ORDER BY c.address LIMIT ${q.limit}`);
+  return query<CommunityRow>(db, sql`${selectCommunities(q.now)} ${keyset} ORDER BY c.address ${limitLiteral(q.limit)}`);
 }
 
 export async function communityByAddress(db: Queryable, address: string, now: number): Promise<CommunityRow | null> {

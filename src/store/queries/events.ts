@@ -4,7 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { query, type Queryable } from '../../db/client.js';
-import { POST_COLUMNS, STATS_AND_AUTHOR_JOINS, goneCte, live, type PostRow } from './posts.js';
+import { POST_COLUMNS, STATS_AND_AUTHOR_JOINS, goneCte, limitLiteral, live, type PostRow } from './posts.js';
 
 export type EventPresence = 'live' | 'gone' | 'unknown';
 
@@ -51,7 +51,7 @@ export async function repliesPage(
     SELECT ${POST_COLUMNS}
     FROM (SELECT e.* FROM nostr_events e
           WHERE e.parent_id = ${q.id} AND e.kind = 1111 AND ${live('e', q.now)} ${keyset}
-          ORDER BY e.created_at ${dir}, e.event_id ${dir} LIMIT ${q.limit}) e
+          ORDER BY e.created_at ${dir}, e.event_id ${dir} ${limitLiteral(q.limit)}) e
     ${STATS_AND_AUTHOR_JOINS}
     ORDER BY e.created_at ${dir}, e.event_id ${dir}`,
   );
@@ -83,12 +83,12 @@ export async function threadPage(db: Queryable, q: ThreadQuery): Promise<{ rows:
       FROM tree t JOIN nostr_events c ON c.parent_id = t.event_id AND c.kind = 1111
       WHERE t.depth < ${q.maxDepth}
     ),
-    walked AS (SELECT * FROM tree LIMIT ${q.maxNodes + 1}),
+    walked AS (SELECT * FROM tree ${limitLiteral(q.maxNodes + 1)}),
     listed AS (
       SELECT w.* FROM walked w JOIN nostr_events e ON e.event_id = w.event_id WHERE ${live('e', q.now)}
     ),
     ${goneCte(q.now)},
-    page AS (SELECT t.* FROM listed t ${keyset} ORDER BY t.created_at, t.event_id LIMIT ${q.limit})
+    page AS (SELECT t.* FROM listed t ${keyset} ORDER BY t.created_at, t.event_id ${limitLiteral(q.limit)})
     SELECT ${POST_COLUMNS}, k.depth,
       (SELECT count(*) FROM walked) AS visited, (SELECT count(*) FROM listed) AS listed
     FROM page k JOIN nostr_events e ON e.event_id = k.event_id
@@ -104,7 +104,7 @@ export async function threadPage(db: Queryable, q: ThreadQuery): Promise<{ rows:
         SELECT c.event_id, t.depth + 1 FROM tree t JOIN nostr_events c ON c.parent_id = t.event_id AND c.kind = 1111
         WHERE t.depth < ${q.maxDepth}
       ),
-      walked AS (SELECT * FROM tree LIMIT ${q.maxNodes + 1})
+      walked AS (SELECT * FROM tree ${limitLiteral(q.maxNodes + 1)})
       SELECT (SELECT count(*) FROM walked) AS visited,
              (SELECT count(*) FROM walked w JOIN nostr_events e ON e.event_id = w.event_id WHERE ${live('e', q.now)}) AS listed`,
     );
@@ -192,7 +192,7 @@ export async function zapsPage(
       SELECT z.receipt_id, z.receipt_pubkey, z.sender, z.sender_verified, z.recipient, z.amount_msat::text AS amount_msat,
              z.amount_from_request, z.validity, z.comment, z.created_at
       FROM valid z WHERE z.validity >= ${q.minValidity} ${keyset}
-      ORDER BY z.created_at DESC, z.receipt_id DESC LIMIT ${q.limit}
+      ORDER BY z.created_at DESC, z.receipt_id DESC ${limitLiteral(q.limit)}
     ) p ON TRUE`,
   );
   const first = rows[0];

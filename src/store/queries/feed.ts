@@ -14,6 +14,7 @@ import {
   hotExpression,
   isPost,
   live,
+  limitLiteral,
   type PostRow,
 } from './posts.js';
 
@@ -64,6 +65,7 @@ function filters(q: FeedQuery): SQL {
   return sql.join(parts, sql` AND `);
 }
 
+// ORDER BY spells NULLS LAST like the feed indexes (drizzle's .desc()), or Postgres cannot walk them.
 export async function feedPage(db: Queryable, q: FeedQuery): Promise<PostRow[]> {
   const approved = q.withApproved ? sql`, ${approvedIn('e')} AS approved` : sql``;
   if (q.sort === 'new') {
@@ -73,9 +75,9 @@ export async function feedPage(db: Queryable, q: FeedQuery): Promise<PostRow[]> 
       sql`WITH ${goneCte(q.now)}
       SELECT ${POST_COLUMNS}${approved}
       FROM (SELECT e.* FROM nostr_events e WHERE ${filters(q)} ${keyset}
-            ORDER BY e.created_at DESC, e.event_id DESC LIMIT ${q.limit}) e
+            ORDER BY e.created_at DESC NULLS LAST, e.event_id DESC NULLS LAST ${limitLiteral(q.limit)}) e
       ${STATS_AND_AUTHOR_JOINS}
-      ORDER BY e.created_at DESC, e.event_id DESC`,
+      ORDER BY e.created_at DESC NULLS LAST, e.event_id DESC NULLS LAST`,
     );
   }
   const score = q.sort === 'top' ? SCORE_EXPRESSION : hotExpression(q.ref);
@@ -92,7 +94,7 @@ export async function feedPage(db: Queryable, q: FeedQuery): Promise<PostRow[]> 
     ),
     page AS (
       SELECT k.* FROM scored k ${keyset}
-      ORDER BY k.sort_score DESC, k.created_at DESC, k.event_id DESC LIMIT ${q.limit}
+      ORDER BY k.sort_score DESC, k.created_at DESC, k.event_id DESC ${limitLiteral(q.limit)}
     )
     SELECT ${POST_COLUMNS}, k.sort_score::text AS sort_score${approved}
     FROM page k JOIN nostr_events e ON e.event_id = k.event_id

@@ -1,7 +1,7 @@
 /** Subclaws (Clawstr's `/c/<name>` scopes) with their live post counts and last activity. */
 import { sql } from 'drizzle-orm';
 import { query, type Queryable } from '../../db/client.js';
-import { live } from './posts.js';
+import { live, limitLiteral } from './posts.js';
 
 export interface SubclawRow {
   subclaw: string;
@@ -35,6 +35,6 @@ export async function subclawList(db: Queryable, q: { now: number; sort: Subclaw
       WHERE e.subclaw IS NOT NULL AND e.kind = 1111 AND ${live('e', q.now)}
       GROUP BY e.subclaw
       ORDER BY ${order}
-      LIMIT ${q.limit}`,
+      ${limitLiteral(q.limit)}`,
   );
 }

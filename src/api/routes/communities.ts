@@ -1,0 +1,124 @@
+/** NIP-72 communities: list, one definition with moderators, and the community feed. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { communitiesPage, communityByAddress } from '../../store/queries/communities.js';
+import type { RouteGroup } from '../app.js';
+import { guardReads } from '../middleware/read-auth.js';
+import { cacheReads } from '../middleware/read-cache.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { notFound } from '../errors.js';
+import { loadFeed } from '../feeds.js';
+import { parseCommunityAddress } from '../ids.js';
+import {
+  PageSchema,
+  communityFeedQuery,
+  communityParam,
+  cursorParam,
+  errorResponses,
+  intParam,
+  jsonResponse,
+  notFoundResponse,
+} from '../schemas.js';
+import { toCommunity } from '../shape.js';
+
+const CommunitySchema = z
+  .object({
+    address: z.string(),
+    owner: z.string(),
+    d: z.string(),
+    name: z.string().nullable(),
+    description: z.string().nullable(),
+    image: z.string().nullable(),
+    relays: z.array(z.string()),
+    moderators: z.array(z.string()).openapi({ description: 'moderators of the latest definition (the owner is implied)' }),
+    event_id: z.string(),
+    created_at: z.number().int(),
+    post_count: z.number().int().openapi({ description: 'live top-level posts, approved or not' }),
+    last_post_at: z.number().int().nullable(),
+  })
+  .openapi('Community');
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/communities',
+  tags: ['communities'],
+  summary: 'NIP-72 communities in address order',
+  request: {
+    query: z.object({
+      limit: intParam(1, 500, 100).optional().openapi({ description: '1–500, default 100' }),
+      cursor: cursorParam.optional(),
+    }),
+  },
+  responses: {
+    ...jsonResponse(z.object({ items: z.array(CommunitySchema), next_cursor: z.string().nullable() }).openapi('CommunityPage'), 'communities'),
+    ...errorResponses,
+  },
+});
+
+const addressParams = z.object({ address: communityParam });
+
+const oneRoute = createRoute({
+  method: 'get',
+  path: '/communities/{address}',
+  tags: ['communities'],
+  summary: 'A community definition and its moderators',
+  request: { params: addressParams },
+  responses: { ...jsonResponse(CommunitySchema, 'the community'), ...errorResponses, ...notFoundResponse },
+});
+
+const feedRoute = createRoute({
+  method: 'get',
+  path: '/communities/{address}/feed',
+  tags: ['communities', 'feeds'],
+  summary: "A community's posts; approved=only keeps those approved by the owner or a current moderator",
+  request: { params: addressParams, query: communityFeedQuery },
+  responses: { ...jsonResponse(PageSchema, 'a page of posts, each with `approved`'), ...errorResponses, ...notFoundResponse },
+});
+
+const ANY = /^.{1,400}$/s;
+
+export const communityRoutes: RouteGroup = (router, deps) => {
+  cacheReads(router, deps, ['/communities/*']);
+  guardReads(router, deps, ['/communities/*']);
+  const db = deps.database.db;
+  const now = () => Math.floor(Date.now() / 1000);
+
+  router.openapi(listRoute, async (c) => {
+    const q = c.req.valid('query');
+    const limit = q.limit ?? 100;
+    const filters = { scope: 'communities' };
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, filters, { id: ANY });
+    const rows = await communitiesPage(db, { now: now(), afterAddress: after?.i, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const next_cursor = rows.length > limit && last ? encodeCursor({ c: 0, i: last.address }, filters) : null;
+    return c.json({ items: page.map(toCommunity), next_cursor }, 200);
+  });
+
+  router.openapi(oneRoute, async (c) => {
+    const address = parseCommunityAddress(c.req.valid('param').address)!;
+    const row = await communityByAddress(db, address, now());
+    if (!row) throw notFound('community');
+    return c.json(toCommunity(row), 200);
+  });
+
+  router.openapi(feedRoute, async (c) => {
+    const address = parseCommunityAddress(c.req.valid('param').address)!;
+    const q = c.req.valid('query');
+    const result = await loadFeed(db, {
+      scope: 'community',
+      community: address,
+      approved: q.approved ?? 'only',
+      ai: q.ai ?? deps.config.feedAiDefault,
+      since: q.since,
+      until: q.until,
+      sort: q.sort,
+      window: q.window,
+      limit: q.limit,
+      cursor: q.cursor,
+    });
+    if (result.items.length === 0 && q.cursor === undefined && !(await communityByAddress(db, address, now()))) {
+      throw notFound('community');
+    }
+    return c.json(result, 200);
+  });
+};

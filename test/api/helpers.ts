@@ -1,0 +1,76 @@
+/** Builds the API over a test database, loads signed events through the store, and calls routes. */
+import { pino } from 'pino';
+import { createApp, type ApiApp } from '../../src/api/app.js';
+import { ROUTE_GROUPS } from '../../src/api/routes/index.js';
+import { loadConfig } from '../../src/config.js';
+import type { Database } from '../../src/db/client.js';
+import { normalizeEvent } from '../../src/nostr/normalize/index.js';
+import type { NormalizeOptions, NostrEvent } from '../../src/nostr/types.js';
+import { normalizeOptionsFor } from '../../src/runtime.js';
+import { writeBatch } from '../../src/store/write-batch.js';
+
+export async function testNormalizeOptions(): Promise<NormalizeOptions> {
+  return normalizeOptionsFor({ subclawBases: ['clawstr.com'] });
+}
+
+/** Writes events in order, `chunk` per transaction, through the one write path. */
+export async function writeEvents(database: Database, events: readonly NostrEvent[], options: NormalizeOptions, chunk = 50): Promise<void> {
+  for (let i = 0; i < events.length; i += chunk) {
+    const batch = events.slice(i, i + chunk).map((e) => normalizeEvent(e, options));
+    await writeBatch(database.db, batch, { normalizeOptions: options });
+  }
+}
+
+export function testApp(database: Database, env: Record<string, string> = {}): ApiApp {
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
+  return createApp({ config, database, log: pino({ level: 'silent' }) }, ROUTE_GROUPS);
+}
+
+export interface Reply {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export async function call(app: ApiApp, path: string, init?: RequestInit): Promise<Reply> {
+  const res = await app.request(path, init);
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON (docs, metrics)
+  }
+  return { status: res.status, body, headers: res.headers };
+}
+
+export async function post(app: ApiApp, path: string, json: unknown): Promise<Reply> {
+  return call(app, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) });
+}
+
+/** Every page of a paginated route, following next_cursor. */
+export async function allPages(app: ApiApp, path: string, maxPages = 1000): Promise<any[]> {
+  const items: any[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < maxPages; i++) {
+    const sep = path.includes('?') ? '&' : '?';
+    const r = await call(app, cursor ? `${path}${sep}cursor=${encodeURIComponent(cursor)}` : path);
+    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    items.push(...r.body.items);
+    cursor = r.body.next_cursor;
+    if (!cursor) return items;
+  }
+  throw new Error('too many pages');
+}
+
+/** Deterministic PRNG (mulberry32). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
