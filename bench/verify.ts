@@ -8,17 +8,16 @@
  * Prints events/s per method and rewrites the "## Signature verification" section of
  * bench/RESULTS.md, leaving other sections alone.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { verifyEvent as nostrToolsVerify } from 'nostr-tools/pure';
 import { initNostrWasm } from 'nostr-wasm';
+import { writeResultsSection } from './results.js';
 import type { NostrEvent } from '../src/nostr/types.js';
 import { initVerifier, verifyEventSync } from '../src/nostr/verify.js';
 import { VerifyPool } from '../src/nostr/verify-pool.js';
 
 const CORPUS = '/work/shared/corpus/real-events.jsonl';
-const RESULTS = new URL('./RESULTS.md', import.meta.url);
 const SECTION = '## Signature verification';
 
 const argIndex = process.argv.indexOf('--events');
@@ -166,18 +165,7 @@ function writeResults(rows: Row[], loadBefore: number, loadAfter: number): void 
     '',
   ].join('\n');
 
-  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
-  let text = existsSync(RESULTS)
-    ? readFileSync(RESULTS, 'utf8')
-    : `# Benchmarks\n\nMachine: \`nproc\` = ${nproc}, Node ${process.version}.\n`;
-  const start = text.indexOf(`${SECTION}\n`);
-  if (start >= 0) {
-    const next = text.indexOf('\n## ', start + SECTION.length);
-    text = text.slice(0, start) + (next >= 0 ? `${section}\n${text.slice(next + 1)}` : section);
-  } else {
-    text = `${text.trimEnd()}\n\n${section}`;
-  }
-  writeFileSync(RESULTS, text);
+  writeResultsSection(SECTION, section.slice(section.indexOf('\n') + 1));
   console.log(`wrote ${SECTION} in bench/RESULTS.md`);
 }
 
