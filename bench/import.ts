@@ -146,8 +146,8 @@ async function main(): Promise<void> {
       `\`npx tsx bench/import.ts\`, ${new Date().toISOString().slice(0, 10)}: ${rows[0]!.events} generated clawstr-shaped events ` +
         `(\`${file}\`: posts, replies, votes, zaps, profiles, deletions; every event signed), full id + signature verification ` +
         `on both sides, each run in its own process. 1-min load average ${loadBefore.toFixed(2)} at start, ${loadAfter.toFixed(2)} at end. ` +
-        'Target: >= 5,000 ev/s into Postgres. "stored" differs from "events" by superseded profile versions and events ' +
-        'deleted in the file (nostr-cache keeps the winner and marks deletions; the baseline stores every row).',
+        'Target: >= 5,000 ev/s into Postgres. "stored" counts inserts (for nostr-cache, profile versions later replaced by a ' +
+        'newer one included); nostr-cache also maintains the derived tables (stats, reactions, zaps, profiles, tombstones).',
       '',
       table,
     ].join('\n'),

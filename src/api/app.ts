@@ -25,6 +25,30 @@ export interface AppDependencies {
   metrics?: MetricsRegistry;
   /** Live ingest running in this process (start, ingest); absent for serve-only. */
   ingest?: IngestStatus;
+  /** Backfill jobs of the ingest process (POST /v1/backfill); absent for serve-only. */
+  backfill?: BackfillJobsApi;
+}
+
+export interface BackfillJobView {
+  id: string;
+  status: 'queued' | 'running' | 'done' | 'failed';
+  since: number;
+  until: number;
+  relays: string[];
+  scopes: string[];
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  current: { relay: string; scope: string; cursor: number; since: number; until: number; pages: number; events: number } | null;
+  results: Array<{ relay: string; scope: string; cursor: number; since: number; until: number; pages: number; events: number; incompleteSeconds: number[]; observedPageSize: number }>;
+  error: string | null;
+}
+
+/** What the API needs of backfill jobs (implemented by ingest/backfill-jobs.ts). */
+export interface BackfillJobsApi {
+  /** Throws with a message starting "<field>: " when the spec is invalid. */
+  start(spec: { since: number; until?: number | undefined; relays?: string[] | undefined; scopes?: string[] | undefined; limit?: number | undefined }): BackfillJobView;
+  get(id: string): BackfillJobView | undefined;
 }
 
 /** What the API needs of live ingest (implemented by ingest/service.ts; api/ never imports ingest/). */

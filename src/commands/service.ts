@@ -25,7 +25,7 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
     throw error;
   }
   const app = createApp(
-    { config, database: runtime.database, log: runtime.log, ...(ingest ? { ingest } : {}) },
+    { config, database: runtime.database, log: runtime.log, ...(ingest ? { ingest, backfill: ingest.backfill } : {}) },
     parts.http === 'api' ? ROUTE_GROUPS : [],
   );
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });

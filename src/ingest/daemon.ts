@@ -17,7 +17,9 @@ import type { Filter } from 'nostr-tools/filter';
 import { query, type AppDatabase } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { loadCoverage, recordCoverage, saveRelayState } from '../store/ingest-state.js';
+import { backfill } from './backfill.js';
 import { coveredUntil, holes, mergeRanges, type Range } from './coverage.js';
+import { fetchRelayInformation, limitsOf, type RelayLimits } from './nip11.js';
 import type { IngestPipeline } from './pipeline.js';
 import type { RelayConnection, RelayState } from './relay-connection.js';
 import type { RelaySet, Scope } from './relay-set.js';
@@ -40,6 +42,10 @@ export interface IngestDaemonOptions {
   handBackAfterMs?: number;
   /** How often live coverage advances. */
   tickMs?: number;
+  /** How often holes in coverage are looked for and repaired (one at a time); 0 disables. */
+  repairIntervalMs?: number;
+  /** Fetch NIP-11 documents (limits, REQ ceilings); default true. */
+  fetchRelayInfo?: boolean;
   now?: () => number;
 }
 
@@ -87,6 +93,12 @@ export class IngestDaemon {
   private readonly unhealthySince = new Map<string, number>();
   private readonly fallbackScopes = new Set<string>();
   private readonly primaryLiveSince = new Map<string, number>();
+  /** NIP-11 limits per relay, once fetched. */
+  private readonly limits = new Map<string, RelayLimits>();
+  private repairing: Promise<void> | null = null;
+  private readonly stopping = new AbortController();
+  private lastRepairAt = 0;
+  readonly repairs: Array<{ at: string; relay: string; scope: string; hole: Range; events: number; error?: string }> = [];
   /** Batched scopes: keys in use and when they were last refreshed. */
   private readonly batchState = new Map<string, { keys: string; refreshedAt: number }>();
   readonly switches: SwitchRecord[] = [];
@@ -104,6 +116,8 @@ export class IngestDaemon {
       fallbackAfterMs: 60_000,
       handBackAfterMs: 120_000,
       tickMs: 5000,
+      repairIntervalMs: 60_000,
+      fetchRelayInfo: true,
       ...options,
     };
   }
@@ -129,9 +143,16 @@ export class IngestDaemon {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.stopping.abort();
+    await this.repairing?.catch(() => {});
     await Promise.all([...this.connections.values()].map((c) => c.stop()));
     await this.o.pipeline.flush();
     await Promise.all([...this.connections.keys()].map((url) => this.persistRelay(url)));
+  }
+
+  /** The connection this daemon holds to `url`, if any (backfill jobs share it). */
+  connectionTo(url: string): RelayConnection | undefined {
+    return this.connections.get(url);
   }
 
   private ensureConnection(url: string): RelayConnection {
@@ -147,8 +168,26 @@ export class IngestDaemon {
         this.persistRelay(url).catch(() => {});
       });
       connection.start();
+      if (this.o.fetchRelayInfo) this.learnRelay(url, connection).catch(() => {});
     }
     return connection;
+  }
+
+  /** NIP-11: store the document, size REQs by its limits. */
+  private async learnRelay(url: string, connection: RelayConnection): Promise<void> {
+    const info = await fetchRelayInformation(url);
+    const limits = limitsOf(info);
+    this.limits.set(url, limits);
+    if (limits.maxSubscriptions) connection.setMaxSubscriptions(limits.maxSubscriptions);
+    if (info) {
+      await saveRelayState(this.o.db, {
+        url,
+        status: connection.state().status,
+        nip11: info,
+        learned: { maxLimit: limits.maxLimit, maxSubscriptions: limits.maxSubscriptions, supportsNip77: limits.supportsNip77 },
+        authRequired: limits.authRequired || connection.state().authRequired,
+      });
+    }
   }
 
   private async subscribeScope(url: string, name: string, scope: Scope, from?: number): Promise<void> {
@@ -233,6 +272,51 @@ export class IngestDaemon {
     }
     await this.manageFallbacks(now * 1000);
     await this.refreshBatches(now);
+    this.repairHoles();
+  }
+
+  /**
+   * Looks for holes between covered ranges of a (relay, scope) and backfills the newest one, one
+   * repair at a time, over the daemon's own connection and pipeline.
+   */
+  private repairHoles(): void {
+    if (this.repairing || this.o.repairIntervalMs <= 0 || Date.now() - this.lastRepairAt < this.o.repairIntervalMs) return;
+    this.lastRepairAt = Date.now();
+    for (const [key, ranges] of this.coverage) {
+      const gap = holes(ranges).at(-1);
+      if (!gap) continue;
+      const [relay, scopeName] = splitCoverageKey(key);
+      const scope = this.o.relaySet.scopes[scopeName];
+      const connection = this.connections.get(relay);
+      if (!scope || scope.batch || !connection || connection.state().status !== 'connected') continue;
+      const record = { at: new Date().toISOString(), relay, scope: scopeName, hole: gap, events: 0 } as (typeof this.repairs)[number];
+      this.o.log.info({ relay, scope: scopeName, hole: gap }, 'repairing a coverage hole');
+      this.repairing = backfill(
+        { connection, relay, scope: scopeName, filter: scope.filter as Filter },
+        {
+          db: this.o.db,
+          pipeline: this.o.pipeline,
+          log: this.o.log,
+          since: gap.since,
+          until: gap.until,
+          pageLimit: this.limits.get(relay)?.maxLimit ?? 500,
+          signal: this.stopping.signal,
+        },
+      )
+        .then((result) => {
+          record.events = result.events;
+        })
+        .catch((error: unknown) => {
+          record.error = (error as Error).message;
+          this.o.log.warn({ err: error, relay, scope: scopeName }, 'hole repair failed; will retry');
+        })
+        .finally(() => {
+          this.repairs.push(record);
+          if (this.repairs.length > 100) this.repairs.shift();
+          this.repairing = null;
+        });
+      return;
+    }
   }
 
   /** Re-reads the keys of batched scopes when due, and resubscribes where they changed. */
@@ -362,7 +446,7 @@ export class IngestDaemon {
   }
 
   /** What /health/ingest and /ready report. */
-  health(): { relays: RelayState[]; scopes: ScopeHealth[]; switches: SwitchRecord[] } {
+  health(): { relays: RelayState[]; scopes: ScopeHealth[]; switches: SwitchRecord[]; repairs: IngestDaemon['repairs'] } {
     const now = this.now();
     const relays = [...this.connections.values()].map((c) => c.state());
     const scopes = Object.keys(this.o.relaySet.scopes).map((name): ScopeHealth => {
@@ -386,7 +470,7 @@ export class IngestDaemon {
         holes: gaps,
       };
     });
-    return { relays, scopes, switches: this.switches };
+    return { relays, scopes, switches: this.switches, repairs: this.repairs };
   }
 }
 

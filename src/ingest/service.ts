@@ -8,6 +8,7 @@ import { makeAuthEvent } from 'nostr-tools/nip42';
 import { finalizeEvent } from 'nostr-tools/pure';
 import type { Runtime } from '../runtime.js';
 import type { NostrEvent } from '../nostr/types.js';
+import { BackfillJobs, type BackfillJob } from './backfill-jobs.js';
 import { IngestDaemon, type ScopeHealth, type SwitchRecord } from './daemon.js';
 import type { OutcomeCounts } from './outcomes.js';
 import type { IngestPipeline } from './pipeline.js';
@@ -20,11 +21,13 @@ export interface IngestReport {
   relays: RelayState[];
   scopes: ScopeHealth[];
   switches: SwitchRecord[];
+  repairs: ReturnType<IngestDaemon['health']>['repairs'];
   queue: { buffered: number; pendingBatches: number };
   outcomes: OutcomeCounts;
   /** Frames rejected by the relay connections, by reason, summed over relays. */
   frameRejects: Record<string, number>;
   eventsPerSecond: { lastMinute: number; sinceStart: number };
+  backfillJobs: BackfillJob[];
 }
 
 export interface ReadinessProblem {
@@ -42,6 +45,7 @@ export class IngestService {
     readonly daemon: IngestDaemon,
     readonly pipeline: IngestPipeline,
     readonly relaySet: RelaySet,
+    readonly backfill: BackfillJobs,
   ) {
     this.sampler = setInterval(() => this.sample(), 5000);
     this.sampler.unref();
@@ -68,6 +72,7 @@ export class IngestService {
       relays: health.relays,
       scopes: health.scopes,
       switches: health.switches,
+      repairs: health.repairs,
       queue: this.pipeline.depth,
       outcomes: this.pipeline.counts,
       frameRejects,
@@ -75,6 +80,7 @@ export class IngestService {
         lastMinute: first && window > 0 ? Math.round((nowAccepted - first.accepted) / window) : 0,
         sinceStart: Math.round(nowAccepted / Math.max((Date.now() - this.startedAt) / 1000, 1)),
       },
+      backfillJobs: this.backfill.list(),
     };
   }
 
@@ -110,6 +116,13 @@ export async function startIngest(runtime: Runtime): Promise<IngestService> {
   const relaySet = loadRelaySet(resolve(config.relaysFile));
   const pipeline = await runtime.pipeline();
   const authSigner = authSignerFor(config.nostrSecretKey);
+  const connect = (url: string) =>
+    new RelayConnection({
+      url,
+      log: log.child({ relay: url }),
+      maxFrameBytes: config.maxFrameBytes,
+      ...(authSigner ? { authSigner } : {}),
+    });
   const daemon = new IngestDaemon({
     db: runtime.database.db,
     pipeline,
@@ -120,15 +133,22 @@ export async function startIngest(runtime: Runtime): Promise<IngestService> {
     initialLookbackSeconds: config.ingestInitialLookbackSeconds,
     fallbackAfterMs: config.fallbackAfterSeconds * 1000,
     handBackAfterMs: config.handBackAfterSeconds * 1000,
-    connect: (url) =>
-      new RelayConnection({
-        url,
-        log: log.child({ relay: url }),
-        maxFrameBytes: config.maxFrameBytes,
-        ...(authSigner ? { authSigner } : {}),
-      }),
+    connect,
   });
   await daemon.start();
+  const backfill = new BackfillJobs({
+    db: runtime.database.db,
+    pipeline,
+    relaySet,
+    log,
+    connect: (url) => {
+      const shared = daemon.connectionTo(url);
+      if (shared) return { connection: shared, release: async () => {} };
+      const own = connect(url);
+      own.start();
+      return { connection: own, release: () => own.stop() };
+    },
+  });
   log.info({ relays: relaySet.primaries.length, fallbacks: relaySet.fallbacks.length, scopes: Object.keys(relaySet.scopes) }, 'ingest started');
-  return new IngestService(daemon, pipeline, relaySet);
+  return new IngestService(daemon, pipeline, relaySet, backfill);
 }

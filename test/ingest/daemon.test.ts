@@ -11,7 +11,7 @@ import { IngestDaemon } from '../../src/ingest/daemon.js';
 import { IngestPipeline } from '../../src/ingest/pipeline.js';
 import { RelayConnection } from '../../src/ingest/relay-connection.js';
 import { parseRelaySet, type RelaySet } from '../../src/ingest/relay-set.js';
-import { loadCoverage } from '../../src/store/ingest-state.js';
+import { loadCoverage, recordCoverage } from '../../src/store/ingest-state.js';
 import { holes } from '../../src/ingest/coverage.js';
 import { VerifyPool } from '../../src/nostr/verify-pool.js';
 import type { NostrEvent } from '../../src/nostr/types.js';
@@ -89,6 +89,7 @@ async function startDaemon(database: TestDatabase, relaySet: RelaySet, verifier:
     // The hand-built world is dated 2023: reach back far enough to follow it live.
     initialLookbackSeconds: NOW - 1_690_000_000,
     tickMs: 50,
+    repairIntervalMs: 200,
     fallbackAfterMs: 300,
     handBackAfterMs: 300,
   });
@@ -256,5 +257,24 @@ describe.each(engines)('live ingest on %s', (driver) => {
     expect(running.daemon.health().scopes[0]!.fallbackActive).toBe(false);
     // The primary's own coverage closed the outage when it came back: no hole.
     await until(async () => holes(await loadCoverage(database.db, { relay: primary.url, scope: 'comments' })).length === 0, 'no hole');
+  });
+
+  it('finds a hole between covered ranges and repairs it by backfilling, leaving one range', async () => {
+    database = await createTestDatabase(driver);
+    const relay = await startTestRelay({ maxLimit: 10 });
+    relays.push(relay);
+    const now = Math.floor(Date.now() / 1000);
+    // Events the relay holds inside [now-5000, now-3000], which earlier runs did not cover.
+    const inHole = Array.from({ length: 25 }, (_, i) => post(300 + i, 4900 - i * 70));
+    await relay.publish(inHole, { timeoutMs: 60_000 });
+    await database.writer.transaction(async (tx) => {
+      await recordCoverage(tx, relay.url, 'comments', { since: now - 10_000, until: now - 5001 });
+      await recordCoverage(tx, relay.url, 'comments', { since: now - 2999, until: now - 60 });
+    });
+    running = await startDaemon(database, parseRelaySet({ primaries: [relay.url], scopes: { comments: commentScope } }, 'test'), verifier);
+    await until(async () => holes(await loadCoverage(database.db, { relay: relay.url, scope: 'comments' })).length === 0, 'hole repaired');
+    const stored = new Set(await storedIds(database.db, [1111]));
+    expect(inHole.every((e) => stored.has(e.id))).toBe(true);
+    expect(running.daemon.repairs.some((r) => r.hole.since === now - 5000 && r.hole.until === now - 3000 && !r.error)).toBe(true);
   });
 });

@@ -109,8 +109,10 @@ describe.each(engines)('hostile relay on %s', (driver) => {
     await daemon.start();
     try {
       const deadline = Date.now() + 90_000;
-      while ((await count(database)) < good.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      // EOSE is the script's last frame: once it is in, every frame has been received.
+      while ((daemon.health().relays[0]?.lastEoseAt ?? null) === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       await pipeline.flush();
+      while ((await count(database)) < good.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(await count(database)).toBe(good.length);
       const relay = daemon.health().relays[0]!;
       const frameRejects = Object.fromEntries(Object.entries(relay.rejects).filter(([, n]) => n > 0));
