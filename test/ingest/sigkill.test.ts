@@ -154,5 +154,6 @@ describe.each(engines)('daemon killed with SIGKILL on %s', (driver) => {
     } finally {
       if (driver === 'pglite') await check.close();
     }
-  });
+    // Two daemon processes and 3,200 published events: allow for a loaded CI machine.
+  }, 300_000);
 });
