@@ -104,23 +104,8 @@ export function toPost(row: PostRow, extra: { hot?: boolean } = {}): Post {
   return post;
 }
 
-export interface Profile {
-  pubkey: string;
-  npub: string;
-  name: string | null;
-  display_name: string | null;
-  picture: string | null;
-  about: string | null;
-  nip05: string | null;
-  lud16: string | null;
-  lud06: string | null;
-  banner: string | null;
-  website: string | null;
-  bot: boolean | null;
-  content_valid: boolean;
-  event_id: string;
-  updated_at: number;
-}
+/** A profile as served: the stored row, with its npub and a numeric updated_at. */
+export type Profile = Omit<ProfileRow, 'updated_at'> & { npub: string; updated_at: number };
 
 export function toProfile(row: ProfileRow): Profile {
   return {

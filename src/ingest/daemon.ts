@@ -129,8 +129,10 @@ export class IngestDaemon {
     }
     for (const url of this.o.relaySet.primaries) this.ensureConnection(url);
     for (const [name, scope] of Object.entries(this.o.relaySet.scopes)) {
-      for (const url of this.o.relaySet.primaries) await this.subscribeScope(url, name, scope);
-      if (scope.batch) this.batchState.set(name, { keys: JSON.stringify(await this.batchKeys(scope)), refreshedAt: this.now() });
+      // Batched scopes read their keys once and subscribe every primary with them.
+      const batches = scope.batch ? await this.batchKeys(scope) : undefined;
+      for (const url of this.o.relaySet.primaries) await this.subscribeScope(url, name, scope, undefined, batches);
+      if (batches) this.batchState.set(name, { keys: JSON.stringify(batches), refreshedAt: this.now() });
     }
     this.timer = setInterval(() => {
       this.tick().catch((error: unknown) => this.o.log.error({ err: error }, 'ingest tick failed'));
@@ -190,9 +192,9 @@ export class IngestDaemon {
     }
   }
 
-  private async subscribeScope(url: string, name: string, scope: Scope, from?: number): Promise<void> {
+  private async subscribeScope(url: string, name: string, scope: Scope, from?: number, keys?: string[][]): Promise<void> {
     const connection = this.ensureConnection(url);
-    const batches = scope.batch ? await this.batchKeys(scope) : [null];
+    const batches: Array<string[] | null> = scope.batch ? (keys ?? (await this.batchKeys(scope))) : [null];
     batches.forEach((keys, i) => {
       const filter: Filter = { ...(scope.filter as Filter) };
       if (scope.batch && keys) (filter as Record<string, unknown>)[scope.batch.field] = keys;
@@ -325,14 +327,15 @@ export class IngestDaemon {
       if (!scope.batch) continue;
       const state = this.batchState.get(name);
       if (state && now - state.refreshedAt < scope.batch.refreshSeconds) continue;
-      const keys = JSON.stringify(await this.batchKeys(scope));
+      const batches = await this.batchKeys(scope);
+      const keys = JSON.stringify(batches);
       this.batchState.set(name, { keys, refreshedAt: now });
       if (!state || state.keys === keys) continue;
       const relays = new Set([...this.subscriptions.values()].filter((s) => s.scope === name).map((s) => s.relay));
       for (const url of this.o.relaySet.primaries) relays.add(url);
       for (const url of relays) {
         this.unsubscribeScope(url, name, false);
-        await this.subscribeScope(url, name, scope);
+        await this.subscribeScope(url, name, scope, undefined, batches);
       }
     }
   }

@@ -7,6 +7,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { query, type Queryable } from '../db/client.js';
 import { normalizeEvent } from '../nostr/normalize/index.js';
+import { parseProfile } from '../nostr/normalize/nip01-profile.js';
+import { parseCommunityDefinition } from '../nostr/normalize/nip72-community.js';
 import type { NormalizeOptions, NostrEvent } from '../nostr/types.js';
 import { approvalRecords, tombstoneRecords, zapRecord } from './rows.js';
 
@@ -167,15 +169,13 @@ async function forEachEvent(
 export async function recomputeProfiles(
   tx: Queryable,
   pubkeys: Keys,
-  options: NormalizeOptions,
   into: Into = live('nostr_profiles'),
 ): Promise<void> {
   if (pubkeys !== null && pubkeys.length === 0) return;
   await clearKeys(tx, into, 'pubkey', pubkeys);
   const records: Record<string, unknown>[] = [];
   await forEachEvent(tx, sql`kind = 0 AND deleted_at IS NULL AND ${keyFilter(sql`pubkey`, pubkeys)}`, (event) => {
-    const profile = normalizeEvent(event, options).profile;
-    if (profile) records.push({ pubkey: event.pubkey, event_id: event.id, updated_at: event.created_at, ...profile });
+    records.push({ pubkey: event.pubkey, event_id: event.id, updated_at: event.created_at, ...parseProfile(event.content) });
   });
   await insertRecords(
     tx,
@@ -190,7 +190,6 @@ export async function recomputeProfiles(
 export async function recomputeCommunities(
   tx: Queryable,
   addresses: Keys,
-  options: NormalizeOptions,
   into: { communities: Into; moderators: Into } = {
     communities: live('communities'),
     moderators: live('community_moderators'),
@@ -205,8 +204,7 @@ export async function recomputeCommunities(
     tx,
     sql`kind = 34550 AND deleted_at IS NULL AND ${keyFilter(sql`address`, addresses)}`,
     (event) => {
-      const c = normalizeEvent(event, options).community_definition;
-      if (!c) return;
+      const c = parseCommunityDefinition(event);
       definitions.push({
         address: c.address,
         owner: event.pubkey,

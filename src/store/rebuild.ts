@@ -3,7 +3,9 @@
  * definitions the write path uses (derived.ts), compares with what is stored, and replaces what
  * drifted. On a consistent database every drift is 0.
  */
-import { sql } from 'drizzle-orm';
+import { is, sql } from 'drizzle-orm';
+import { getTableConfig, PgTable } from 'drizzle-orm/pg-core';
+import * as schema from '../db/schema/index.js';
 import { query, type AppDatabase, type Queryable } from '../db/client.js';
 import type { NormalizeOptions } from '../nostr/types.js';
 import {
@@ -61,13 +63,13 @@ export async function rebuildDerived(db: AppDatabase, options: NormalizeOptions)
         }
         case 'profiles': {
           const scratch = await scratchTables(tx, ['nostr_profiles']);
-          await recomputeProfiles(tx, null, options, scratch.nostr_profiles);
+          await recomputeProfiles(tx, null, scratch.nostr_profiles);
           drift.nostr_profiles = await swapIn(tx, 'nostr_profiles', scratch.nostr_profiles!);
           break;
         }
         case 'communities': {
           const scratch = await scratchTables(tx, ['communities', 'community_moderators']);
-          await recomputeCommunities(tx, null, options, {
+          await recomputeCommunities(tx, null, {
             communities: scratch.communities!,
             moderators: scratch.community_moderators!,
           });
@@ -95,17 +97,17 @@ async function scratchTables(tx: Queryable, tables: string[]): Promise<Record<st
   return out;
 }
 
-/** Primary keys of the derived tables: drift counts keys, so a changed row counts once. */
-const KEYS: Record<string, string[]> = {
-  tombstones: ['deletion_id', 'target'],
-  zaps: ['receipt_id'],
-  community_approvals: ['approval_id', 'community'],
-  reactions: ['target', 'reactor'],
-  event_stats: ['event_id'],
-  nostr_profiles: ['pubkey'],
-  communities: ['address'],
-  community_moderators: ['address', 'pubkey'],
-};
+/** A table's primary-key columns, read from the Drizzle schema: drift counts keys, so a changed row counts once. */
+function primaryKeyOf(table: string): string[] {
+  for (const value of Object.values(schema) as unknown[]) {
+    if (!is(value, PgTable)) continue;
+    const config = getTableConfig(value);
+    if (config.name !== table) continue;
+    const composite = config.primaryKeys[0];
+    return composite ? composite.columns.map((c) => c.name) : config.columns.filter((c) => c.primary).map((c) => c.name);
+  }
+  throw new Error(`no table ${table} in the schema`);
+}
 
 /**
  * Counts keys whose rows differ (missing, extra or changed) and, if any, replaces the table's
@@ -114,7 +116,7 @@ const KEYS: Record<string, string[]> = {
 async function swapIn(tx: Queryable, table: string, scratch: Into): Promise<number> {
   const live = sql.identifier(table);
   const fresh = sql.identifier(scratch.table);
-  const key = sql.join((KEYS[table] ?? []).map((k) => sql.identifier(k)), sql`, `);
+  const key = sql.join(primaryKeyOf(table).map((k) => sql.identifier(k)), sql`, `);
   const rows = await query<{ n: number | string }>(
     tx,
     sql`SELECT count(*) AS n FROM (

@@ -222,8 +222,8 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
 
     await recomputeReactions(tx, [...reactionTargets]);
     await recomputeStats(tx, { replies: [...replyParents], votes: [...reactionTargets], zaps: [...zapTargets] });
-    await recomputeProfiles(tx, [...profilePubkeys], options.normalizeOptions);
-    await recomputeCommunities(tx, [...communityAddresses], options.normalizeOptions);
+    await recomputeProfiles(tx, [...profilePubkeys]);
+    await recomputeCommunities(tx, [...communityAddresses]);
 
     if (options.inTransaction) await options.inTransaction(tx);
   });

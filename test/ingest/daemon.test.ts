@@ -3,7 +3,7 @@
  * 127.0.0.1, on both engines: live flow, relay crash and restart, database connections dropped,
  * fallback relays taking a scope over and handing it back.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { finalizeEvent } from 'nostr-tools/pure';
 import { query, type AppDatabase } from '../../src/db/client.js';
@@ -23,6 +23,8 @@ import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { testNormalizeOptions } from '../helpers/store.js';
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+// Real relays, reconnect backoff and fallback timers: a loaded CI machine needs more than 60 s.
+vi.setConfig({ testTimeout: 180_000 });
 const NOW = Math.floor(Date.now() / 1000);
 
 /**
@@ -105,7 +107,7 @@ async function storedIds(db: AppDatabase, kinds: number[]): Promise<string[]> {
   return rows.map((r) => r.event_id);
 }
 
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     // A poll lost on a terminated connection must not hang the test: give each one 2 s.
