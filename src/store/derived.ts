@@ -11,6 +11,7 @@ import { parseProfile } from '../nostr/normalize/nip01-profile.js';
 import { parseCommunityDefinition } from '../nostr/normalize/nip72-community.js';
 import type { NormalizeOptions, NostrEvent } from '../nostr/types.js';
 import { approvalRecords, tombstoneRecords, zapRecord } from './rows.js';
+import type { StatDeltaRecord } from './stat-deltas.js';
 
 /** A JSON array parameter expanded to a set of text values; one parameter whatever its length. */
 export function textSet(values: Iterable<string>): SQL {
@@ -29,93 +30,114 @@ const live = (table: string): Into => ({ table });
 /** `keys` restricts a recompute to the given keys; `null` means every key (full rebuild). */
 type Keys = string[] | null;
 
-function keyFilter(column: SQL, keys: Keys): SQL {
-  return keys === null ? sql`TRUE` : sql`${column} IN ${textSet(keys)}`;
-}
-
 async function clearKeys(tx: Queryable, into: Into, keyColumn: string, keys: Keys): Promise<void> {
   if (keys === null) return; // rebuild targets start empty
   await tx.execute(sql`DELETE FROM ${sql.identifier(into.table)} WHERE ${sql.identifier(keyColumn)} IN ${textSet(keys)}`);
 }
 
+/** One reactor's vote on one target: the unit a NIP-25 recompute works on. */
+export interface ReactionPair {
+  target: string;
+  reactor: string;
+}
+
 /**
  * NIP-25 totals count one vote per (reactor, target): the reactor's latest live reaction, ties to
- * the lowest id. `emoji` keeps the content, with empty content meaning '+'.
+ * the lowest id. `emoji` keeps the content, with empty content meaning '+'. The write path passes
+ * the (target, reactor) pairs a batch touched, so a popular post's other votes are left as they are,
+ * and gets back the vote rows removed and written (for event_stats' deltas).
  */
-export async function recomputeReactions(tx: Queryable, targets: Keys, into: Into = live('reactions')): Promise<void> {
-  if (targets !== null && targets.length === 0) return;
-  await clearKeys(tx, into, 'target', targets);
-  await tx.execute(sql`
-    INSERT INTO ${sql.identifier(into.table)} (target, reactor, event_id, vote, emoji, created_at)
-    SELECT DISTINCT ON (e.target, e.pubkey)
-           e.target, e.pubkey, e.event_id, e.vote, COALESCE(NULLIF(e.content, ''), '+'), e.created_at
-    FROM nostr_events e
-    WHERE e.target IS NOT NULL AND e.vote IS NOT NULL AND e.deleted_at IS NULL
-      AND ${keyFilter(sql`e.target`, targets)}
-    ORDER BY e.target, e.pubkey, e.created_at DESC, e.event_id ASC`);
+export async function recomputeReactions(
+  tx: Queryable,
+  pairs: ReactionPair[] | null,
+  into: Into = live('reactions'),
+): Promise<VoteChange[]> {
+  const table = sql.identifier(into.table);
+  const pick = sql`e.event_id, e.vote, COALESCE(NULLIF(e.content, ''), '+'), e.created_at`;
+  if (pairs === null) {
+    await tx.execute(sql`
+      INSERT INTO ${table} (target, reactor, event_id, vote, emoji, created_at)
+      SELECT DISTINCT ON (e.target, e.pubkey) e.target, e.pubkey, ${pick}
+      FROM nostr_events e
+      WHERE e.target IS NOT NULL AND e.vote IS NOT NULL AND e.deleted_at IS NULL
+      ORDER BY e.target, e.pubkey, e.created_at DESC, e.event_id ASC`);
+    return [];
+  }
+  if (pairs.length === 0) return [];
+  const keys = sql`(SELECT DISTINCT p.target, p.reactor FROM json_to_recordset(${jsonParam(pairs)}) AS p(target text, reactor text))`;
+  const removed = await query<VoteRow>(
+    tx,
+    sql`DELETE FROM ${table} r USING ${keys} k WHERE r.target = k.target AND r.reactor = k.reactor RETURNING r.target, r.vote`,
+  );
+  // One probe of nostr_events(target, pubkey) per pair, whatever the planner thinks of the table.
+  const added = await query<VoteRow>(
+    tx,
+    sql`
+    INSERT INTO ${table} (target, reactor, event_id, vote, emoji, created_at)
+    SELECT k.target, k.reactor, v.* FROM ${keys} k CROSS JOIN LATERAL (
+      SELECT ${pick} FROM nostr_events e
+      WHERE e.target = k.target AND e.pubkey = k.reactor AND e.vote IS NOT NULL AND e.deleted_at IS NULL
+      ORDER BY e.created_at DESC, e.event_id ASC LIMIT 1) v
+    RETURNING target, vote`,
+  );
+  return [...removed.map((r) => ({ ...r, sign: -1 as const })), ...added.map((r) => ({ ...r, sign: 1 as const }))];
 }
 
-/** Which aggregates of event_stats to recompute for which ids. */
-export interface StatKeys {
-  /** Events that gained or lost a direct reply. */
-  replies: string[];
-  /** Targets whose reactions changed. */
-  votes: string[];
-  /** Targets whose zaps changed. */
-  zaps: string[];
+/** A vote row that a pair recompute removed (-1) or wrote (+1). */
+export interface VoteChange {
+  target: string;
+  vote: number;
+  sign: 1 | -1;
+}
+
+interface VoteRow {
+  target: string;
+  vote: number;
 }
 
 /**
- * Per-event aggregates: direct NIP-22 replies, up/down votes from `reactions`, and zaps whose
- * validity is at least 2 (signed request, consistent amount). Rows exist only while non-zero.
- * Each aggregate is recomputed only for the ids whose inputs changed; `null` recomputes all.
+ * Adds a batch's deltas to event_stats (see stat-deltas.ts), then drops rows that fell to zero:
+ * rows exist only while non-zero, as in recomputeStats.
  */
-export async function recomputeStats(tx: Queryable, keys: StatKeys | null, into: Into = live('event_stats')): Promise<void> {
-  const table = sql.identifier(into.table);
-  const idsFor = (list: string[] | undefined, all: SQL): SQL =>
-    list === undefined ? all : sql`(SELECT DISTINCT json_array_elements_text(${JSON.stringify(list)}::json) AS id)`;
-  // Correlated lookups per id, deliberately: each is an index probe whatever the planner's row
-  // estimates (a grouped join over freshly loaded, unanalysed tables was planned as a nested loop).
-  const components: Array<{ list: string[] | undefined; all: SQL; insert: (ids: SQL) => SQL }> = [
-    {
-      list: keys?.replies,
-      all: sql`(SELECT DISTINCT parent_id AS id FROM nostr_events WHERE kind = 1111 AND parent_id IS NOT NULL AND deleted_at IS NULL)`,
-      insert: (ids) => sql`
-        INSERT INTO ${table} (event_id, replies)
-        SELECT t.id, (SELECT count(*) FROM nostr_events c
-                      WHERE c.parent_id = t.id AND c.kind = 1111 AND c.deleted_at IS NULL) FROM ${ids} t
-        ON CONFLICT (event_id) DO UPDATE SET replies = excluded.replies`,
-    },
-    {
-      list: keys?.votes,
-      all: sql`(SELECT DISTINCT target AS id FROM reactions)`,
-      insert: (ids) => sql`
-        INSERT INTO ${table} (event_id, up, down)
-        SELECT t.id, v.up, v.down FROM ${ids} t CROSS JOIN LATERAL (
-          SELECT count(*) FILTER (WHERE r.vote = 1) AS up, count(*) FILTER (WHERE r.vote = -1) AS down
-          FROM reactions r WHERE r.target = t.id) v
-        ON CONFLICT (event_id) DO UPDATE SET up = excluded.up, down = excluded.down`,
-    },
-    {
-      list: keys?.zaps,
-      all: sql`(SELECT DISTINCT target_event AS id FROM zaps WHERE target_event IS NOT NULL)`,
-      insert: (ids) => sql`
-        INSERT INTO ${table} (event_id, zap_count, zap_msat)
-        SELECT t.id, z.n, z.msat FROM ${ids} t CROSS JOIN LATERAL (
-          SELECT count(*) AS n, COALESCE(sum(z.amount_msat), 0) AS msat
-          FROM zaps z WHERE z.target_event = t.id AND z.validity >= 2) z
-        ON CONFLICT (event_id) DO UPDATE SET zap_count = excluded.zap_count, zap_msat = excluded.zap_msat`,
-    },
-  ];
-  for (const c of components) {
-    if (c.list !== undefined && c.list.length === 0) continue;
-    await tx.execute(c.insert(idsFor(c.list, c.all)));
-  }
-  const touched = keys === null ? null : [...keys.replies, ...keys.votes, ...keys.zaps];
-  if (touched !== null && touched.length === 0) return;
+export async function applyStatDeltas(tx: Queryable, deltas: StatDeltaRecord[]): Promise<void> {
+  if (deltas.length === 0) return;
   await tx.execute(sql`
-    DELETE FROM ${table} WHERE replies = 0 AND up = 0 AND down = 0 AND zap_count = 0
-      AND ${touched === null ? sql`TRUE` : sql`event_id IN ${textSet(touched)}`}`);
+    INSERT INTO event_stats AS s (event_id, replies, up, down, zap_count, zap_msat)
+    SELECT * FROM json_to_recordset(${jsonParam(deltas)})
+      AS d(event_id text, replies integer, up integer, down integer, zap_count integer, zap_msat bigint)
+    ON CONFLICT (event_id) DO UPDATE SET
+      replies = s.replies + excluded.replies, up = s.up + excluded.up, down = s.down + excluded.down,
+      zap_count = s.zap_count + excluded.zap_count, zap_msat = s.zap_msat + excluded.zap_msat`);
+  await tx.execute(sql`
+    DELETE FROM event_stats WHERE replies = 0 AND up = 0 AND down = 0 AND zap_count = 0
+      AND event_id IN ${textSet(deltas.map((d) => d.event_id))}`);
+}
+
+/**
+ * Per-event aggregates, the definition of event_stats: direct NIP-22 replies, up/down votes from
+ * `reactions`, and zaps whose validity is at least 2 (signed request, consistent amount). Rows
+ * exist only while non-zero. Used by `stats rebuild`; the write path adds deltas instead
+ * (applyStatDeltas), which rebuild checks against this recount.
+ */
+export async function recomputeStats(tx: Queryable, into: Into = live('event_stats')): Promise<void> {
+  const table = sql.identifier(into.table);
+  await tx.execute(sql`
+    INSERT INTO ${table} (event_id, replies)
+    SELECT parent_id, count(*) FROM nostr_events
+    WHERE kind = 1111 AND parent_id IS NOT NULL AND deleted_at IS NULL
+    GROUP BY parent_id`);
+  await tx.execute(sql`
+    INSERT INTO ${table} (event_id, up, down)
+    SELECT target, count(*) FILTER (WHERE vote = 1), count(*) FILTER (WHERE vote = -1) FROM reactions
+    GROUP BY target
+    ON CONFLICT (event_id) DO UPDATE SET up = excluded.up, down = excluded.down`);
+  await tx.execute(sql`
+    INSERT INTO ${table} (event_id, zap_count, zap_msat)
+    SELECT target_event, count(*), COALESCE(sum(amount_msat), 0) FROM zaps
+    WHERE target_event IS NOT NULL AND validity >= 2
+    GROUP BY target_event
+    ON CONFLICT (event_id) DO UPDATE SET zap_count = excluded.zap_count, zap_msat = excluded.zap_msat`);
+  await tx.execute(sql`DELETE FROM ${table} WHERE replies = 0 AND up = 0 AND down = 0 AND zap_count = 0`);
 }
 
 interface EventRow {
@@ -141,29 +163,46 @@ function rowToEvent(row: EventRow): NostrEvent {
   };
 }
 
+const EVENT_ROW_COLUMNS = sql`e.event_id, e.kind, e.pubkey, e.created_at, e.content, e.tags_json, e.sig, e.deleted_at`;
+
 /**
- * Visits stored events matching `where`, a page at a time in event_id order, so a rebuild over
- * millions of rows never holds them all.
+ * Visits stored events matching `where` (over alias `e`). With `keys`, only events whose `keyColumn`
+ * is one of them, found by one index probe per key (a write batch touches a bounded set). Without,
+ * every match, a page at a time in event_id order, so a rebuild over millions of rows never holds
+ * them all.
  */
 async function forEachEvent(
   tx: Queryable,
   where: SQL,
   visit: (event: NostrEvent, row: EventRow) => void,
+  keyed?: { column: 'pubkey' | 'address'; keys: string[] },
   pageSize = 2000,
 ): Promise<void> {
+  if (keyed) {
+    const rows = await query<EventRow>(
+      tx,
+      sql`SELECT ${EVENT_ROW_COLUMNS}
+          FROM (SELECT DISTINCT json_array_elements_text(${JSON.stringify(keyed.keys)}::json) AS k) keys
+          JOIN nostr_events e ON e.${sql.identifier(keyed.column)} = keys.k
+          WHERE ${where}`,
+    );
+    for (const row of rows) visit(rowToEvent(row), row);
+    return;
+  }
   let after = '';
   for (;;) {
     const rows = await query<EventRow>(
       tx,
-      sql`SELECT event_id, kind, pubkey, created_at, content, tags_json, sig, deleted_at
-          FROM nostr_events WHERE ${where} AND event_id > ${after}
-          ORDER BY event_id LIMIT ${pageSize}`,
+      sql`SELECT ${EVENT_ROW_COLUMNS} FROM nostr_events e WHERE ${where} AND e.event_id > ${after}
+          ORDER BY e.event_id LIMIT ${pageSize}`,
     );
     for (const row of rows) visit(rowToEvent(row), row);
     if (rows.length < pageSize) return;
     after = rows[rows.length - 1]!.event_id;
   }
 }
+
+const keyedBy = (column: 'pubkey' | 'address', keys: Keys) => (keys === null ? undefined : { column, keys });
 
 /** nostr_profiles: the winning kind-0 per pubkey when it is not deleted. */
 export async function recomputeProfiles(
@@ -174,9 +213,14 @@ export async function recomputeProfiles(
   if (pubkeys !== null && pubkeys.length === 0) return;
   await clearKeys(tx, into, 'pubkey', pubkeys);
   const records: Record<string, unknown>[] = [];
-  await forEachEvent(tx, sql`kind = 0 AND deleted_at IS NULL AND ${keyFilter(sql`pubkey`, pubkeys)}`, (event) => {
-    records.push({ pubkey: event.pubkey, event_id: event.id, updated_at: event.created_at, ...parseProfile(event.content) });
-  });
+  await forEachEvent(
+    tx,
+    sql`e.kind = 0 AND e.deleted_at IS NULL`,
+    (event) => {
+      records.push({ pubkey: event.pubkey, event_id: event.id, updated_at: event.created_at, ...parseProfile(event.content) });
+    },
+    keyedBy('pubkey', pubkeys),
+  );
   await insertRecords(
     tx,
     into.table,
@@ -202,7 +246,7 @@ export async function recomputeCommunities(
   const moderators: Record<string, unknown>[] = [];
   await forEachEvent(
     tx,
-    sql`kind = 34550 AND deleted_at IS NULL AND ${keyFilter(sql`address`, addresses)}`,
+    sql`e.kind = 34550 AND e.deleted_at IS NULL`,
     (event) => {
       const c = parseCommunityDefinition(event);
       definitions.push({
@@ -218,6 +262,7 @@ export async function recomputeCommunities(
       });
       for (const pubkey of new Set(c.moderators)) moderators.push({ address: c.address, pubkey });
     },
+    keyedBy('address', addresses),
   );
   await insertRecords(
     tx,
@@ -237,15 +282,28 @@ export const APPROVAL_COLUMNS = sql`approval_id text, community text, post_id te
   post_pubkey text, post_kind integer, approver text, created_at bigint`;
 export const TOMBSTONE_COLUMNS = sql`deletion_id text, target_type text, target text, pubkey text, created_at bigint`;
 
-/** Inserts JSON records into `table`, naming exactly the columns in `columns`; ignores conflicts. */
-export async function insertRecords(tx: Queryable, table: string, records: object[], columns: SQL): Promise<void> {
+/**
+ * Inserts JSON records into `table`, naming exactly the columns in `columns`; ignores conflicts.
+ * With `returning`, returns those columns of the rows actually inserted.
+ */
+export async function insertRecords<Row = never>(
+  tx: Queryable,
+  table: string,
+  records: object[],
+  columns: SQL,
+  returning?: SQL,
+): Promise<Row[]> {
   const CHUNK = 5000;
+  const out: Row[] = [];
   for (let i = 0; i < records.length; i += CHUNK) {
     const chunk = records.slice(i, i + CHUNK);
-    await tx.execute(sql`
+    const statement = sql`
       INSERT INTO ${sql.identifier(table)} SELECT * FROM json_to_recordset(${jsonParam(chunk)}) AS x(${columns})
-      ON CONFLICT DO NOTHING`);
+      ON CONFLICT DO NOTHING`;
+    if (returning) out.push(...(await query<Row>(tx, sql`${statement} RETURNING ${returning}`)));
+    else await tx.execute(statement);
   }
+  return out;
 }
 
 /**
@@ -264,7 +322,7 @@ export async function rebuildPerEventRows(
   const zaps: object[] = [];
   const approvals: object[] = [];
   const tombstones: object[] = [];
-  await forEachEvent(tx, sql`kind IN (${sql.raw(kinds.join(", "))})`, (event, row) => {
+  await forEachEvent(tx, sql`e.kind IN (${sql.raw(kinds.join(", "))})`, (event, row) => {
     const n = normalizeEvent(event, options);
     if (event.kind === 5) tombstones.push(...tombstoneRecords(n));
     if (row.deleted_at !== null) return;
@@ -280,16 +338,22 @@ export async function rebuildPerEventRows(
 /**
  * NIP-09: an event is deleted by the earliest tombstone of its own author that names its id, or its
  * coordinate with a created_at at or after the event's. Deletions (kind 5) are never deleted.
- * Restricted to `eventIds`, or all events. Returns the events whose deleted_at changed.
+ * Restricted to a write batch's scope, or all events. Returns the events whose deleted_at changed.
+ *
+ * In a batch, a new event can only change if some tombstone names its id or its address, so the
+ * scope is found from the (small) tombstones table rather than by probing every new event.
  */
 export async function applyTombstones(
   tx: Queryable,
-  scope: { eventIds: string[]; deletionIds: string[] } | null,
+  scope: { eventIds: string[]; addresses: string[]; deletionIds: string[] } | null,
 ): Promise<DeletionChange[]> {
   const touched =
     scope === null
       ? sql`(SELECT event_id FROM nostr_events)`
-      : sql`(SELECT event_id FROM nostr_events WHERE event_id IN ${textSet(scope.eventIds)}
+      : sql`(SELECT t.target AS event_id FROM tombstones t
+               WHERE t.target_type = 'e' AND t.target IN ${textSet(scope.eventIds)}
+             UNION SELECT e.event_id FROM tombstones t JOIN nostr_events e ON e.address = t.target
+               WHERE t.target_type = 'a' AND t.target IN ${textSet(scope.addresses)}
              UNION SELECT t.target FROM tombstones t
                WHERE t.target_type = 'e' AND t.deletion_id IN ${textSet(scope.deletionIds)}
              UNION SELECT e.event_id FROM tombstones t JOIN nostr_events e ON e.address = t.target

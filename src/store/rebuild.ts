@@ -57,7 +57,7 @@ export async function rebuildDerived(db: AppDatabase, options: NormalizeOptions)
         }
         case 'event_stats': {
           const scratch = await scratchTables(tx, ['event_stats']);
-          await recomputeStats(tx, null, scratch.event_stats);
+          await recomputeStats(tx, scratch.event_stats);
           drift.event_stats = await swapIn(tx, 'event_stats', scratch.event_stats!);
           break;
         }

@@ -1,9 +1,11 @@
 /**
  * The single write path: applies a batch of verified, normalised events in one transaction.
  *
- * Order independence: every step is either an idempotent insert of a pure function of one event, or
- * a recompute of the touched keys of a derived table from its definition in derived.ts. So the
- * final state is a function of the set of events ever written, not of their order or repeats.
+ * Order independence: every step is either an idempotent insert of a pure function of one event, a
+ * recompute of the touched keys of a derived table from its definition in derived.ts, or (for
+ * event_stats) a delta that each contribution adds exactly once when it appears and removes exactly
+ * once when it goes. So the final state is a function of the set of events ever written, not of
+ * their order or repeats.
  *
  * Writers serialise on one transaction-scoped advisory lock: the recomputes read what other
  * transactions have committed, and two concurrent batches touching one post must not each miss the
@@ -23,11 +25,22 @@ import {
   recomputeCommunities,
   recomputeProfiles,
   recomputeReactions,
-  recomputeStats,
+  applyStatDeltas,
   textSet,
+  type ReactionPair,
 } from './derived.js';
 import { WRITER_LOCK_KEY } from './locks.js';
 import { approvalRecords, eventRecord, tombstoneRecords, unstorableReason, zapRecord } from './rows.js';
+import { StatDeltas } from './stat-deltas.js';
+
+/** The zap columns event_stats depends on, as read back from Postgres. */
+interface ZapRow {
+  target_event: string | null;
+  validity: number | string;
+  amount_msat: string | number | null;
+}
+
+const amountOf = (z: ZapRow): bigint | null => (z.amount_msat === null ? null : BigInt(z.amount_msat));
 
 
 export interface WriteOptions {
@@ -169,6 +182,7 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
         ? []
         : await applyTombstones(tx, {
             eventIds: [...inserted],
+            addresses: insertedEvents.flatMap((n) => (n.address === null ? [] : [n.address])),
             deletionIds: newDeletions.map((n) => n.event.id),
           });
     const newlyDeleted = changes.filter((c) => c.was_live && !c.now_live);
@@ -177,15 +191,13 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
 
     // 5. Per-event rows for live new events; remove those of events deleted now.
     const liveNew = insertedEvents.filter((n) => !deletedIds.has(n.event.id));
-    await insertRecords(tx, 'zaps', liveNew.map(zapRecord).filter((z) => z !== null), ZAP_COLUMNS);
+    const zapRows = sql`target_event, validity, amount_msat`;
+    const addedZaps = await insertRecords<ZapRow>(tx, 'zaps', liveNew.map(zapRecord).filter((z) => z !== null), ZAP_COLUMNS, zapRows);
     await insertRecords(tx, 'community_approvals', liveNew.flatMap(approvalRecords), APPROVAL_COLUMNS);
-    const removedZapTargets =
+    const removedZaps =
       deletedIds.size === 0
         ? []
-        : await query<{ target_event: string | null }>(
-            tx,
-            sql`DELETE FROM zaps WHERE receipt_id IN ${textSet(deletedIds)} RETURNING target_event`,
-          );
+        : await query<ZapRow>(tx, sql`DELETE FROM zaps WHERE receipt_id IN ${textSet(deletedIds)} RETURNING ${zapRows}`);
     if (deletedIds.size > 0) {
       await tx.execute(sql`DELETE FROM community_approvals WHERE approval_id IN ${textSet(deletedIds)}`);
     }
@@ -200,28 +212,33 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
         ON CONFLICT DO NOTHING`);
     }
 
-    // 7. Recompute the derived keys this batch touched.
-    const reactionTargets = new Set<string>();
-    const replyParents = new Set<string>();
-    const zapTargets = new Set<string>();
+    // 7. Derived rows: recompute the touched reaction pairs, profiles and communities; add the
+    //    batch's contributions to event_stats (stat-deltas.ts).
+    const deltas = new StatDeltas();
+    const reactionPairs = new Map<string, ReactionPair>();
     const profilePubkeys = new Set<string>();
     const communityAddresses = new Set<string>();
-    const touch = (kind: number, pubkey: string, address: string | null, parentId: string | null, target: string | null) => {
-      if (kind === 1111 && parentId) replyParents.add(parentId);
-      if (target) reactionTargets.add(target);
+    const touch = (kind: number, pubkey: string, address: string | null, target: string | null) => {
+      if (target) reactionPairs.set(`${target}:${pubkey}`, { target, reactor: pubkey });
       if (kind === 0) profilePubkeys.add(pubkey);
       if (kind === 34550 && address) communityAddresses.add(address);
     };
+    // Inserted events are live when inserted; one deleted in this same batch is also in
+    // newlyDeleted, so its reply counts +1 then -1.
     for (const n of insertedEvents) {
-      touch(n.event.kind, n.event.pubkey, n.address, n.parent_id, n.reaction?.target ?? null);
-      if (n.zap?.target_event) zapTargets.add(n.zap.target_event);
+      touch(n.event.kind, n.event.pubkey, n.address, n.reaction?.target ?? null);
+      if (n.event.kind === 1111 && n.parent_id) deltas.reply(n.parent_id, 1);
     }
-    for (const c of newlyDeleted) touch(c.kind, c.pubkey, c.address, c.parent_id, c.target);
-    for (const z of removedZapTargets) if (z.target_event) zapTargets.add(z.target_event);
-    for (const r of replacedRows) touch(r.kind, r.pubkey, r.address, null, null);
+    for (const c of newlyDeleted) {
+      touch(c.kind, c.pubkey, c.address, c.target);
+      if (c.kind === 1111 && c.parent_id) deltas.reply(c.parent_id, -1);
+    }
+    for (const r of replacedRows) touch(r.kind, r.pubkey, r.address, null);
+    for (const z of addedZaps) if (z.target_event) deltas.zap(z.target_event, Number(z.validity), amountOf(z), 1);
+    for (const z of removedZaps) if (z.target_event) deltas.zap(z.target_event, Number(z.validity), amountOf(z), -1);
+    for (const v of await recomputeReactions(tx, [...reactionPairs.values()])) deltas.vote(v.target, Number(v.vote), v.sign);
 
-    await recomputeReactions(tx, [...reactionTargets]);
-    await recomputeStats(tx, { replies: [...replyParents], votes: [...reactionTargets], zaps: [...zapTargets] });
+    await applyStatDeltas(tx, deltas.records());
     await recomputeProfiles(tx, [...profilePubkeys]);
     await recomputeCommunities(tx, [...communityAddresses]);
 
