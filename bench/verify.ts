@@ -1,7 +1,8 @@
 /**
  * Signature verification throughput: nostr-tools' pure-JS verifyEvent (the baseline), nostr-wasm,
- * tiny-secp256k1 + node:crypto sha256 (what src/nostr/verify.ts uses), and VerifyPool with 1 and 2
- * workers, all in one run over the real corpus repeated to ~50k events.
+ * and src/nostr/verify.ts with each backend (tiny-secp256k1's WASM; the native libsecp256k1 addon
+ * when built), then VerifyPool with 1 and 2 workers per backend, all in one run over the real
+ * corpus repeated to ~50k events.
  *
  *   npx tsx bench/verify.ts [--events N]
  *
@@ -14,7 +15,8 @@ import { verifyEvent as nostrToolsVerify } from 'nostr-tools/pure';
 import { initNostrWasm } from 'nostr-wasm';
 import { writeResultsSection } from './results.js';
 import type { NostrEvent } from '../src/nostr/types.js';
-import { initVerifier, verifyEventSync } from '../src/nostr/verify.js';
+import { initVerifier, verifyEventSync, type VerifyBackendName } from '../src/nostr/verify.js';
+import { loadNativeSchnorr } from '../src/nostr/native-secp256k1.js';
 import { VerifyPool } from '../src/nostr/verify-pool.js';
 
 const CORPUS = '/work/shared/corpus/real-events.jsonl';
@@ -49,6 +51,14 @@ interface Row {
 
 type InThread = (events: NostrEvent[]) => number;
 
+interface Method {
+  name: string;
+  note: string;
+  run: InThread;
+  /** verify.ts's backend this method needs loaded on the calling thread. */
+  backend?: VerifyBackendName;
+}
+
 function cpuNow(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -67,14 +77,18 @@ function row(method: string, events: number, seconds: number, cpuSeconds: number
  * The in-thread methods run interleaved, one corpus copy each per round in rotating order, so
  * load from other processes on a shared machine hits them all alike instead of one by luck.
  */
-function measureInterleaved(methods: { name: string; note: string; run: InThread }[]): Row[] {
+async function measureInterleaved(methods: Method[]): Promise<Row[]> {
   const wall = methods.map(() => 0);
   const cpu = methods.map(() => 0);
-  for (const m of methods) m.run(freshEvents(300)); // warm up JIT and WASM
+  for (const m of methods) {
+    if (m.backend) await initVerifier(m.backend);
+    m.run(freshEvents(300)); // warm up JIT and WASM
+  }
   for (let round = 0; round < repeats; round++) {
     for (let k = 0; k < methods.length; k++) {
       const i = (round + k) % methods.length;
       const m = methods[i]!;
+      if (m.backend) await initVerifier(m.backend); // loaded once; later calls only switch
       const events = freshEvents(corpus.length);
       const c0 = cpuNow();
       const t0 = performance.now();
@@ -93,9 +107,9 @@ function countOk<T>(events: NostrEvent[], check: (e: NostrEvent) => T, ok: (r: T
   return n;
 }
 
-async function measurePool(size: number): Promise<Row> {
+async function measurePool(size: number, backend: VerifyBackendName): Promise<Row> {
   const t0 = performance.now();
-  const pool = await VerifyPool.create({ size });
+  const pool = await VerifyPool.create({ size, backend });
   const startupMs = performance.now() - t0;
   try {
     await pool.verify(freshEvents(300)); // warm up
@@ -105,7 +119,7 @@ async function measurePool(size: number): Promise<Row> {
     const ok = (await pool.verify(events)).filter((r) => r === 'ok').length;
     const seconds = (performance.now() - t1) / 1000;
     if (ok !== events.length) throw new Error(`pool: ${events.length - ok} valid events rejected`);
-    const name = `VerifyPool, ${size} worker${size > 1 ? 's' : ''}`;
+    const name = `VerifyPool (${backend}), ${size} worker${size > 1 ? 's' : ''}`;
     return row(name, events.length, seconds, cpuNow() - c0, `one verify() call, chunks of 256; startup ${Math.round(startupMs)} ms`);
   } finally {
     await pool.close();
@@ -117,7 +131,6 @@ async function main(): Promise<void> {
   const load = loadavg()[0]!;
 
   const wasm = await initNostrWasm();
-  await initVerifier();
   const wasmOk = (e: NostrEvent): boolean => {
     try {
       wasm.verifyEvent(e);
@@ -127,17 +140,21 @@ async function main(): Promise<void> {
     }
   };
 
-  const rows = measureInterleaved([
+  const backends: VerifyBackendName[] = loadNativeSchnorr().ok ? ['wasm', 'native'] : ['wasm'];
+  const rows = await measureInterleaved([
     { name: 'nostr-tools verifyEvent (pure JS)', note: 'baseline', run: (ev) => countOk(ev, nostrToolsVerify, (r) => r) },
     { name: 'nostr-wasm verifyEvent', note: '', run: (ev) => countOk(ev, wasmOk, (r) => r) },
-    {
-      name: 'tiny-secp256k1 + node:crypto (chosen)',
-      note: 'verifyEventSync',
-      run: (ev) => countOk(ev, verifyEventSync, (r) => r === 'ok'),
-    },
+    ...backends.map((backend) => ({
+      name: backend === 'wasm' ? 'tiny-secp256k1 (WASM) + node:crypto' : 'native libsecp256k1 addon + node:crypto',
+      note: `verifyEventSync, VERIFY_BACKEND=${backend}`,
+      backend,
+      run: (ev: NostrEvent[]) => countOk(ev, verifyEventSync, (r) => r === 'ok'),
+    })),
   ]);
-  rows.push(await measurePool(1));
-  rows.push(await measurePool(2));
+  for (const backend of backends) {
+    rows.push(await measurePool(1, backend));
+    rows.push(await measurePool(2, backend));
+  }
 
   writeResults(rows, load, loadavg()[0]!);
 }
@@ -156,7 +173,7 @@ function writeResults(rows: Row[], loadBefore: number, loadAfter: number): void 
     SECTION,
     '',
     `\`npx tsx bench/verify.ts\`, ${new Date().toISOString().slice(0, 10)}: ${rows[0]!.events} events (the real corpus ` +
-      `repeated), id + signature checked, every event valid. The three in-thread methods run interleaved ` +
+      `repeated), id + signature checked, every event valid. The in-thread methods run interleaved ` +
       `(one corpus copy each per round). 1-min load average ${loadBefore.toFixed(2)} at start, ` +
       `${loadAfter.toFixed(2)} at end: on a busy machine wall rates fall, events/cpu-s holds up better ` +
       `(for the pool it counts the CPU of all threads).`,

@@ -3,6 +3,7 @@
  * README.md; a bad value stops the process with a message naming the variable.
  */
 import { z } from 'zod';
+import { VERIFY_BACKEND_CHOICES, type VerifyBackendChoice } from './nostr/verify.js';
 
 const commaList = z
   .string()
@@ -18,6 +19,7 @@ const envSchema = z.object({
   MAX_EVENT_BYTES: z.coerce.number().int().min(1024).default(262_144),
   MAX_FUTURE_SECONDS: z.coerce.number().int().min(0).default(900),
   VERIFY_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
+  VERIFY_BACKEND: z.enum(VERIFY_BACKEND_CHOICES).default('auto'),
   WRITE_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
   FEED_AI_DEFAULT: z.enum(['all', 'only', 'exclude']).default('all'),
   CORS_ORIGINS: z
@@ -55,6 +57,8 @@ export type Config = {
   maxFutureSeconds: number;
   /** undefined: one worker per available core. */
   verifyWorkers: number | undefined;
+  /** secp256k1 build: native libsecp256k1 when built, else WASM (`auto`), or one of them. */
+  verifyBackend: VerifyBackendChoice;
   writeBatchSize: number;
   /** Default `ai` filter of feeds: all, only (AI-authored posts), exclude. */
   feedAiDefault: 'all' | 'only' | 'exclude';
@@ -107,6 +111,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxEventBytes: e.MAX_EVENT_BYTES,
     maxFutureSeconds: e.MAX_FUTURE_SECONDS,
     verifyWorkers: e.VERIFY_WORKERS,
+    verifyBackend: e.VERIFY_BACKEND,
     writeBatchSize: e.WRITE_BATCH_SIZE,
     feedAiDefault: e.FEED_AI_DEFAULT,
     corsOrigins: e.CORS_ORIGINS,

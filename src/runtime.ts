@@ -8,7 +8,7 @@ import { runMigrations } from './db/migrate.js';
 import { ensureVectorSupport } from './control/vector.js';
 import { createLogger, type Logger } from './log.js';
 import type { NormalizeOptions } from './nostr/types.js';
-import { initVerifier, verifyEventSync } from './nostr/verify.js';
+import { initVerifier, verifierBackend, verifyEventSync } from './nostr/verify.js';
 import { VerifyPool } from './nostr/verify-pool.js';
 import { IngestPipeline, type PipelineOptions } from './ingest/pipeline.js';
 
@@ -23,9 +23,11 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function normalizeOptionsFor(config: Pick<Config, 'subclawBases'>): Promise<NormalizeOptions> {
-  // Embedded zap requests are verified on the calling thread with the same WASM verifier.
-  await initVerifier();
+export async function normalizeOptionsFor(
+  config: Pick<Config, 'subclawBases'> & Partial<Pick<Config, 'verifyBackend'>>,
+): Promise<NormalizeOptions> {
+  // Embedded zap requests are verified on the calling thread with the same backend as the pool.
+  await initVerifier(config.verifyBackend ?? 'auto');
   return { subclawBases: config.subclawBases, verifyEmbedded: (event) => verifyEventSync(event) === 'ok' };
 }
 
@@ -47,7 +49,12 @@ export async function openRuntime(config: Config, options: { migrate?: boolean; 
   log.info({ driver: database.driver, location: database.location }, 'database open');
   const normalizeOptions = await normalizeOptionsFor(config);
   let pool: Promise<VerifyPool> | null = null;
-  const verifier = () => (pool ??= VerifyPool.create({ ...(config.verifyWorkers !== undefined ? { size: config.verifyWorkers } : {}) }));
+  log.info({ backend: verifierBackend(), requested: config.verifyBackend }, 'signature verification');
+  const verifier = () =>
+    (pool ??= VerifyPool.create({
+      backend: config.verifyBackend,
+      ...(config.verifyWorkers !== undefined ? { size: config.verifyWorkers } : {}),
+    }));
   return {
     config,
     log,

@@ -107,6 +107,11 @@ export class IngestPipeline {
     return { buffered: this.buffer.length, pendingBatches: this.inflight.length };
   }
 
+  /** Which secp256k1 build verifies, and the pool's load (for health). */
+  get verification(): { backend: string | null } & ReturnType<VerifyPool['stats']> {
+    return { backend: this.options.verifier.backend, ...this.options.verifier.stats() };
+  }
+
   /** Calls `listener` for every rejected value (with its reason); returns the unsubscribe. */
   onReject(listener: (item: PipelineItem, reason: string) => void): () => void {
     this.rejectListeners.add(listener);

@@ -23,6 +23,8 @@ export interface IngestReport {
   switches: SwitchRecord[];
   repairs: ReturnType<IngestDaemon['health']>['repairs'];
   queue: { buffered: number; pendingBatches: number };
+  /** Signature verification: backend (native or wasm) and worker pool load. */
+  verification: IngestPipeline['verification'];
   outcomes: OutcomeCounts;
   /** Frames rejected by the relay connections, by reason, summed over relays. */
   frameRejects: Record<string, number>;
@@ -74,6 +76,7 @@ export class IngestService {
       switches: health.switches,
       repairs: health.repairs,
       queue: this.pipeline.depth,
+      verification: this.pipeline.verification,
       outcomes: this.pipeline.counts,
       frameRejects,
       eventsPerSecond: {

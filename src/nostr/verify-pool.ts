@@ -1,8 +1,8 @@
 /**
  * Signature verification off the main thread: a small worker_threads pool, each worker holding its
- * own WASM secp256k1 (see verify.ts). Events go in chunks to amortise postMessage; every worker has
- * at most `maxInFlightPerWorker` chunks outstanding, the rest wait in the pool's queue, and callers
- * await their results, so work is bounded by what callers have handed in. A crashed worker is
+ * own secp256k1 verifier (native or WASM, see verify.ts). Events go in chunks to amortise
+ * postMessage; every worker has at most `maxInFlightPerWorker` chunks outstanding, the rest wait in
+ * the pool's queue, and callers await their results, so work is bounded by what callers have handed in. A crashed worker is
  * replaced; its in-flight chunks are retried once, then fail with an error rather than hang.
  */
 import { existsSync } from 'node:fs';
@@ -11,8 +11,8 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { NostrEvent } from './types.js';
-import { initVerifier, serializeForId, verifyEventSync, VERIFY_RESULTS } from './verify.js';
-import type { VerifyResult } from './verify.js';
+import { initVerifier, serializeForId, verifierBackend, verifyEventSync, VERIFY_RESULTS } from './verify.js';
+import type { VerifyBackendChoice, VerifyBackendName, VerifyResult } from './verify.js';
 import { VERIFY_WORKER_ROLE } from './verify-worker.js';
 import type { VerifyChunkMessage, VerifyWorkerMessage } from './verify-worker.js';
 
@@ -25,6 +25,8 @@ export interface VerifyPoolOptions {
   batchSize?: number;
   /** Chunks a worker may hold at once; 2 keeps it busy while its last answer travels back. */
   maxInFlightPerWorker?: number;
+  /** Which secp256k1 build verifies (verify.ts); default `auto`. */
+  backend?: VerifyBackendChoice;
 }
 
 export interface VerifyPoolStats {
@@ -96,6 +98,9 @@ export class VerifyPool {
   private readonly batchSize: number;
   private readonly maxInFlight: number;
   private readonly target: WorkerTarget | null;
+  private readonly backendChoice: VerifyBackendChoice;
+  /** The backend the workers (or this thread, inline) loaded. */
+  backend: VerifyBackendName | null = null;
   private readonly slots: Slot[] = [];
   private readonly queue: Chunk[] = [];
   private nextSeq = 0;
@@ -109,6 +114,7 @@ export class VerifyPool {
     this.size = opts.size ?? availableParallelism();
     this.batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
     this.maxInFlight = opts.maxInFlightPerWorker ?? 2;
+    this.backendChoice = opts.backend ?? 'auto';
     if (!Number.isInteger(this.size) || this.size < 0) throw new Error(`invalid pool size ${this.size}`);
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`invalid batchSize ${this.batchSize}`);
     if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 1) {
@@ -121,7 +127,8 @@ export class VerifyPool {
   static async create(opts: VerifyPoolOptions = {}): Promise<VerifyPool> {
     const pool = new VerifyPool(opts);
     if (pool.size === 0) {
-      await initVerifier();
+      await initVerifier(pool.backendChoice);
+      pool.backend = verifierBackend();
       return pool;
     }
     for (let i = 0; i < pool.size; i++) pool.slots.push(pool.startSlot());
@@ -206,7 +213,7 @@ export class VerifyPool {
     const target = this.target!;
     return new Worker(target.entry, {
       eval: target.evalCode,
-      workerData: { role: VERIFY_WORKER_ROLE },
+      workerData: { role: VERIFY_WORKER_ROLE, backend: this.backendChoice },
     });
   }
 
@@ -232,6 +239,7 @@ export class VerifyPool {
       if (slot.worker !== worker) return;
       if (msg.type === 'ready') {
         slot.ready = true;
+        this.backend = msg.backend;
         slot.startFailures = 0;
         settle?.resolve();
         this.pump();

@@ -1,9 +1,10 @@
 /**
  * worker_threads entry of VerifyPool: receives chunks of flattened events and answers with one
- * result code (index into VERIFY_RESULTS) per event. No state besides the WASM verifier.
+ * result code (index into VERIFY_RESULTS) per event. No state besides the verifier.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { initVerifier, verifySerialized, VERIFY_RESULTS } from './verify.js';
+import { initVerifier, verifierBackend, verifySerialized, VERIFY_RESULTS } from './verify.js';
+import type { VerifyBackendChoice, VerifyBackendName } from './verify.js';
 
 /** Marks a thread started by VerifyPool, so importing this file anywhere else does nothing. */
 export const VERIFY_WORKER_ROLE = 'nostr-cache:verify';
@@ -14,15 +15,23 @@ export interface VerifyChunkMessage {
   data: string[];
 }
 
-/** Worker -> main. `ready` is sent once, after the WASM has loaded. */
-export type VerifyWorkerMessage = { type: 'ready' } | { type: 'done'; seq: number; codes: Uint8Array };
+/** Worker -> main. `ready` is sent once, after the verifier has loaded, naming its backend. */
+export type VerifyWorkerMessage =
+  | { type: 'ready'; backend: VerifyBackendName }
+  | { type: 'done'; seq: number; codes: Uint8Array };
+
+interface VerifyWorkerData {
+  role?: unknown;
+  backend?: VerifyBackendChoice;
+}
 
 const port = parentPort;
-if (port !== null && (workerData as { role?: unknown } | null)?.role === VERIFY_WORKER_ROLE) {
-  const ready = initVerifier();
+const data = workerData as VerifyWorkerData | null;
+if (port !== null && data?.role === VERIFY_WORKER_ROLE) {
+  const ready = initVerifier(data.backend ?? 'auto');
   const codeOf = new Map(VERIFY_RESULTS.map((r, i) => [r, i]));
 
-  // Listening at once is safe: chunks that arrive while the WASM loads wait on `ready`.
+  // Listening at once is safe: chunks that arrive while the verifier loads wait on `ready`.
   port.on('message', (msg: VerifyChunkMessage) => {
     void ready.then(() => {
       const n = msg.data.length / 4;
@@ -36,5 +45,5 @@ if (port !== null && (workerData as { role?: unknown } | null)?.role === VERIFY_
 
   // A verifier that cannot load rejects here unhandled, which ends the worker with that error as
   // the pool's start-failure message.
-  void ready.then(() => port.postMessage({ type: 'ready' } satisfies VerifyWorkerMessage));
+  void ready.then(() => port.postMessage({ type: 'ready', backend: verifierBackend()! } satisfies VerifyWorkerMessage));
 }

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { NostrEvent } from '../../src/nostr/types.js';
 import { initVerifier, verifyEventSync } from '../../src/nostr/verify.js';
+import { loadNativeSchnorr } from '../../src/nostr/native-secp256k1.js';
 import type { VerifyResult } from '../../src/nostr/verify.js';
 import { VerifyPool, workersOf } from '../../src/nostr/verify-pool.js';
 
@@ -73,6 +74,26 @@ describe('VerifyPool with 2 workers', () => {
     await initVerifier();
     const { events } = mixed();
     expect(await pool.verify(events)).toEqual(events.map((e) => verifyEventSync(e)));
+  });
+});
+
+describe('VerifyPool backends', () => {
+  const available = loadNativeSchnorr().ok ? (['wasm', 'native'] as const) : (['wasm'] as const);
+  it.each(available)('workers load the %s backend on request and give the same results', async (backend) => {
+    const pool = await VerifyPool.create({ size: 1, backend });
+    try {
+      expect(pool.backend).toBe(backend);
+      const { events, expected } = mixed();
+      expect(await pool.verify(events.slice(0, 600))).toEqual(expected.slice(0, 600));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('takes the native backend by default when it is built', async () => {
+    const pool = await VerifyPool.create({ size: 1 });
+    expect(pool.backend).toBe(loadNativeSchnorr().ok ? 'native' : 'wasm');
+    await pool.close();
   });
 });
 

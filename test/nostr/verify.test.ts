@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/nostr/types.js';
@@ -8,8 +8,18 @@ import {
   isValidEvent,
   isVerifierReady,
   serializeForId,
+  verifierBackend,
   verifyEventSync,
+  type VerifyBackendName,
 } from '../../src/nostr/verify.js';
+import { loadNativeSchnorr } from '../../src/nostr/native-secp256k1.js';
+
+const native = loadNativeSchnorr();
+// Where the system has libsecp256k1, `npm install` builds the native backend, so both are tested.
+const backends: VerifyBackendName[] = native.ok ? ['wasm', 'native'] : ['wasm'];
+const libraryInstalled = ['/usr/include/secp256k1_schnorrsig.h', '/usr/local/include/secp256k1_schnorrsig.h'].some((p) =>
+  existsSync(p),
+);
 
 const corpus: NostrEvent[] = readFileSync('/work/shared/corpus/real-events.jsonl', 'utf8')
   .split('\n')
@@ -42,14 +52,31 @@ describe('before initVerifier', () => {
   });
 });
 
-describe('verifyEventSync', () => {
+describe('backend selection', () => {
+  it('has the native backend wherever libsecp256k1 is installed, and falls back to WASM otherwise', async () => {
+    const hint = native.ok ? 'built without the library headers?' : `${native.reason}; run npm install to build it`;
+    expect(native.ok, hint).toBe(libraryInstalled);
+    await initVerifier('auto');
+    expect(verifierBackend()).toBe(native.ok ? 'native' : 'wasm');
+    if (native.ok) {
+      await expect(initVerifier('native')).resolves.toBeUndefined();
+    } else {
+      await expect(initVerifier('native')).rejects.toThrow(/VERIFY_BACKEND=native: native addon/);
+    }
+    await initVerifier('wasm');
+    expect(verifierBackend()).toBe('wasm');
+  });
+});
+
+describe.each(backends)('verifyEventSync with the %s backend', (backend) => {
   beforeAll(async () => {
-    await initVerifier();
-    await initVerifier(); // idempotent
+    await initVerifier(backend);
+    await initVerifier(backend); // idempotent
   });
 
   it('accepts every real event', () => {
     expect(isVerifierReady()).toBe(true);
+    expect(verifierBackend()).toBe(backend);
     expect(corpus.length).toBe(2219);
     for (const e of corpus) {
       expect(verifyEventSync(e)).toBe('ok');
