@@ -150,10 +150,16 @@ export function tombstoneRecords(n: NormalizedEvent): TombstoneRecord[] {
  * longer verifies. Such events are rejected (and counted) rather than stored altered.
  */
 export function unstorableReason(e: NostrEvent): 'nul_character' | 'lone_surrogate' | null {
-  const texts = [e.content, ...e.tags.flat()];
-  for (const t of texts) {
-    if (t.includes('\u0000')) return 'nul_character';
-    if (!t.isWellFormed()) return 'lone_surrogate';
+  // Runs for every event on the ingest thread: no intermediate arrays.
+  let reason = textProblem(e.content);
+  for (let i = 0; reason === null && i < e.tags.length; i++) {
+    const tag = e.tags[i]!;
+    for (let j = 0; reason === null && j < tag.length; j++) reason = textProblem(tag[j]!);
   }
-  return null;
+  return reason;
+}
+
+function textProblem(t: string): 'nul_character' | 'lone_surrogate' | null {
+  if (t.includes('\u0000')) return 'nul_character';
+  return t.isWellFormed() ? null : 'lone_surrogate';
 }
