@@ -1,7 +1,9 @@
 /**
  * Import throughput with full verification (issue: storage core), against the baseline in the same
  * run: nostr-tools' pure-JS `verifyEvent` plus one INSERT per event (bench/baseline-import.ts).
- * Each measurement runs in its own process, so each peak RSS is its own.
+ * Each measurement runs in its own process, so each peak RSS is its own. nostr-cache runs once per
+ * verifier backend (native libsecp256k1 when built, and WASM). `--limit N` shortens only the
+ * baseline (its rate is flat over the file; at ~250 ev/s the full 100k takes ~7 minutes a target).
  *
  *   npx tsx bench/import.ts [--file bench/.data/events-100k.jsonl] [--limit N]
  *
@@ -21,6 +23,8 @@ import { importFile } from '../src/ingest/import-file.js';
 import { IngestPipeline } from '../src/ingest/pipeline.js';
 import { createLogger } from '../src/log.js';
 import { VerifyPool } from '../src/nostr/verify-pool.js';
+import type { VerifyBackendName } from '../src/nostr/verify.js';
+import { loadNativeSchnorr } from '../src/nostr/native-secp256k1.js';
 import { normalizeOptionsFor } from '../src/runtime.js';
 import { writeResultsSection } from './results.js';
 
@@ -37,7 +41,7 @@ interface Measured {
 }
 
 /** One nostr-cache import (this process): verify pool, pipeline, batched writes. */
-async function runNostrCache(file: string, target: 'postgres' | 'pglite'): Promise<Measured> {
+async function runNostrCache(file: string, target: 'postgres' | 'pglite', backend: VerifyBackendName): Promise<Measured> {
   const log = createLogger('warn');
   let url: string | undefined;
   const name = `nc_bench_import_${process.pid}`;
@@ -52,12 +56,12 @@ async function runNostrCache(file: string, target: 'postgres' | 'pglite'): Promi
   }
   const database = await openDatabase(url ? { url } : { memory: true });
   await runMigrations(database);
-  const verifier = await VerifyPool.create({});
+  const verifier = await VerifyPool.create({ backend });
   const pipeline = new IngestPipeline({
     db: database.db,
     writeDb: database.writer,
     verifier,
-    normalizeOptions: await normalizeOptionsFor({ subclawBases: ['clawstr.com'] }),
+    normalizeOptions: await normalizeOptionsFor({ subclawBases: ['clawstr.com'], verifyBackend: backend }),
     batchSize: 500,
     maxFutureSeconds: 900,
     maxEventBytes: 262_144,
@@ -78,7 +82,7 @@ async function runNostrCache(file: string, target: 'postgres' | 'pglite'): Promi
     await admin.end();
   }
   return {
-    what: 'nostr-cache import (worker verification, batches of 500, derived tables)',
+    what: `nostr-cache import (${backend} verification in workers, batches of 500, derived tables)`,
     target,
     events: report.outcomes.received,
     stored: report.outcomes.accepted,
@@ -99,11 +103,12 @@ function child(args: string[]): Measured {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { file: { type: 'string' }, limit: { type: 'string' }, child: { type: 'string' } },
+    options: { file: { type: 'string' }, limit: { type: 'string' }, child: { type: 'string' }, backend: { type: 'string' } },
   });
   const file = values.file ?? 'bench/.data/events-100k.jsonl';
   if (values.child === 'postgres' || values.child === 'pglite') {
-    process.stdout.write(`${JSON.stringify(await runNostrCache(file, values.child))}\n`);
+    const backend = values.backend === 'wasm' ? 'wasm' : 'native';
+    process.stdout.write(`${JSON.stringify(await runNostrCache(file, values.child, backend))}\n`);
     return;
   }
   if (!existsSync(file)) {
@@ -112,15 +117,19 @@ async function main(): Promise<void> {
     });
   }
   const loadBefore = loadavg()[0]!;
+  // Per target: nostr-cache with each available backend, then the baseline; the table compares
+  // every row with its target's baseline.
+  const backends: VerifyBackendName[] = loadNativeSchnorr().ok ? ['native', 'wasm'] : ['wasm'];
   const rows: Measured[] = [];
+  const baselineOf = new Map<string, Measured>();
   for (const target of ['postgres', 'pglite'] as const) {
-    rows.push(child(['--file', file, '--child', target]));
+    for (const backend of backends) rows.push(child(['--file', file, '--child', target, '--backend', backend]));
     // Baseline from bench/baseline-import.ts, in its own process too.
     const baselineArgs = ['bench/baseline-import.ts', '--file', file, '--target', target, '--json'];
     if (values.limit) baselineArgs.push('--limit', values.limit);
     const out = execFileSync(process.execPath, [...process.execArgv, ...baselineArgs], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const b = JSON.parse(out.trim().split('\n').at(-1)!) as { events: number; rows: number; seconds: number; eventsPerSecond: number; peakRssMb: number };
-    rows.push({
+    const baseline: Measured = {
       what: 'baseline: nostr-tools verifyEvent + one INSERT per event',
       target,
       events: b.events,
@@ -128,15 +137,19 @@ async function main(): Promise<void> {
       seconds: b.seconds,
       eventsPerSecond: b.eventsPerSecond,
       peakRssMb: b.peakRssMb,
-    });
-    for (const r of rows.slice(-2)) console.log(`${r.target} ${r.what}: ${Math.round(r.eventsPerSecond)} ev/s, peak RSS ${Math.round(r.peakRssMb)} MB`);
+    };
+    rows.push(baseline);
+    baselineOf.set(target, baseline);
+    for (const r of rows.filter((x) => x.target === target)) {
+      console.log(`${r.target} ${r.what}: ${Math.round(r.eventsPerSecond)} ev/s, peak RSS ${Math.round(r.peakRssMb)} MB`);
+    }
   }
   const loadAfter = loadavg()[0]!;
   const table = [
     '| target | method | events | stored | seconds | events/s | vs baseline | peak RSS MB |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r, i) => {
-      const base = rows[i - (i % 2) + 1]!;
+    ...rows.map((r) => {
+      const base = baselineOf.get(r.target)!;
       return `| ${r.target} | ${r.what} | ${r.events} | ${r.stored} | ${r.seconds.toFixed(1)} | ${Math.round(r.eventsPerSecond)} | ${(r.eventsPerSecond / base.eventsPerSecond).toFixed(1)}x | ${Math.round(r.peakRssMb)} |`;
     }),
   ].join('\n');
@@ -147,7 +160,8 @@ async function main(): Promise<void> {
         `(\`${file}\`: posts, replies, votes, zaps, profiles, deletions; every event signed), full id + signature verification ` +
         `on both sides, each run in its own process. 1-min load average ${loadBefore.toFixed(2)} at start, ${loadAfter.toFixed(2)} at end. ` +
         'Target: >= 5,000 ev/s into Postgres. "stored" counts inserts (for nostr-cache, profile versions later replaced by a ' +
-        'newer one included); nostr-cache also maintains the derived tables (stats, reactions, zaps, profiles, tombstones).',
+        'newer one included); nostr-cache also maintains the derived tables (stats, reactions, zaps, profiles, tombstones).' +
+        (values.limit ? ` The baseline ran over the first ${values.limit} events of the same file (--limit).` : ''),
       '',
       table,
     ].join('\n'),
