@@ -40,7 +40,18 @@ export interface BackfillJobView {
   startedAt: string | null;
   finishedAt: string | null;
   current: { relay: string; scope: string; cursor: number; since: number; until: number; pages: number; events: number } | null;
-  results: Array<{ relay: string; scope: string; cursor: number; since: number; until: number; pages: number; events: number; incompleteSeconds: number[]; observedPageSize: number }>;
+  results: Array<{
+    relay: string;
+    scope: string;
+    cursor: number;
+    since: number;
+    until: number;
+    pages: number;
+    events: number;
+    incompleteSeconds: number[];
+    observedPageSize: number;
+    negentropy: { reconciled: number; missing: number; requests: number; fallback: string | null };
+  }>;
   error: string | null;
 }
 
