@@ -7,6 +7,7 @@ import { OpenAPIHono, type Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import type { BackfillProgress, BackfillResult } from '../ingest/backfill.js';
 import type { Logger } from '../log.js';
 import { MetricsRegistry } from '../metrics/registry.js';
 import { docsHandler } from './docs.js';
@@ -39,8 +40,8 @@ export interface BackfillJobView {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
-  current: { relay: string; scope: string; cursor: number; since: number; until: number; pages: number; events: number } | null;
-  results: Array<{ relay: string; scope: string; cursor: number; since: number; until: number; pages: number; events: number; incompleteSeconds: number[]; observedPageSize: number }>;
+  current: BackfillProgress | null;
+  results: BackfillResult[];
   error: string | null;
 }
 

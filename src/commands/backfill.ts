@@ -103,7 +103,9 @@ Options:
     else {
       for (const r of results) {
         const incomplete = r.incompleteSeconds.length === 0 ? '' : `, incomplete seconds: ${r.incompleteSeconds.join(', ')}`;
-        process.stdout.write(`${r.relay} ${r.scope}: ${r.events} events in ${r.pages} pages${incomplete}\n`);
+        const n = r.negentropy;
+        const nip77 = n.reconciled === 0 ? '' : `, NIP-77: ${n.reconciled} ranges reconciled, ${n.missing} missing events asked in ${n.requests} requests`;
+        process.stdout.write(`${r.relay} ${r.scope}: ${r.events} events in ${r.pages} pages${nip77}${incomplete}\n`);
       }
     }
     return results.some((r) => r.incompleteSeconds.length > 0) ? 3 : 0;

@@ -11,12 +11,21 @@
  *   skipped silently) and paging continues below it, so backfill never stalls.
  * - Each finished page records its range as covered through a pipeline marker, so an interrupted
  *   backfill resumes from what was committed: covered ranges are skipped on the next run.
+ * - NIP-77: where the relay supports negentropy, a whole uncovered range is first reconciled
+ *   against the events stored locally for the scope's filter, and only the ids the relay has and
+ *   we lack are fetched (REQ `{ids}` in page-sized chunks); the range is covered once they are
+ *   committed. A range with too many local events for one reconciliation is paged, and its dense
+ *   seconds are reconciled instead of split by kind. A relay that refuses (NEG-ERR, NOTICE,
+ *   silence) is paged, and the refusal is kept in `relays.learned.nip77` so it is not asked again
+ *   before `retryAfterSeconds`.
  */
 import type { Filter } from 'nostr-tools/filter';
 import type { AppDatabase } from '../db/client.js';
 import type { Logger } from '../log.js';
-import { loadCoverage, recordCoverage } from '../store/ingest-state.js';
+import { loadCoverage, loadRelayLearned, mergeRelayLearned, recordCoverage } from '../store/ingest-state.js';
+import { filterCondition, localEventKeys } from '../store/local-events.js';
 import { mergeRanges, uncovered, type Range } from './coverage.js';
+import { nip77Knowledge, reconcileWithRelay, shouldTryNegentropy, type Nip77Knowledge } from './negentropy.js';
 import type { IngestPipeline } from './pipeline.js';
 import type { RelayConnection } from './relay-connection.js';
 
@@ -39,6 +48,32 @@ export interface BackfillOptions {
   pageTimeoutMs?: number;
   onProgress?: (progress: BackfillProgress) => void;
   signal?: AbortSignal;
+  /** NIP-77 reconciliation where the relay supports it (default on); false pages only. */
+  negentropy?: false | Partial<NegentropyLimits>;
+}
+
+export interface NegentropyLimits {
+  /** Stored events one reconciliation may hold; a range with more is paged (its dense seconds are still reconciled). */
+  maxLocalIds: number;
+  /** Missing ids one reconciliation may collect (memory bound); beyond, the range is paged. */
+  maxMissing: number;
+  /** Wait for each relay answer. */
+  timeoutMs: number;
+  /** A relay that refused NIP-77 is asked again after this many seconds. */
+  retryAfterSeconds: number;
+}
+
+const NEGENTROPY_DEFAULTS: NegentropyLimits = { maxLocalIds: 100_000, maxMissing: 100_000, timeoutMs: 15_000, retryAfterSeconds: 86_400 };
+
+export interface NegentropyReport {
+  /** Ranges (uncovered ranges or dense seconds) completed by reconciliation. */
+  reconciled: number;
+  /** Ids the relay held there and we did not: the only events fetched for them. */
+  missing: number;
+  /** REQ `{ids}` requests that fetched them. */
+  requests: number;
+  /** Why reconciliation was not used or fell back to paging (the last reason), null if it never did. */
+  fallback: string | null;
 }
 
 export interface BackfillProgress {
@@ -57,17 +92,29 @@ export interface BackfillResult extends BackfillProgress {
   incompleteSeconds: number[];
   /** The largest page the relay returned: its real limit, if it clamps. */
   observedPageSize: number;
+  negentropy: NegentropyReport;
+}
+
+/** NIP-77 state of one backfill run. */
+interface Negentropy {
+  /** Still worth trying with this relay in this run. */
+  usable: boolean;
+  limits: NegentropyLimits;
+  /** Support already recorded in this run. */
+  recorded: boolean;
+  report: NegentropyReport;
 }
 
 interface Page {
   events: Array<{ id: string; created_at: number; kind: number }>;
 }
 
-let pageCounter = 0;
+let requestCounter = 0;
+const requestId = (prefix: string) => `${prefix}-${process.pid}-${++requestCounter}`;
 
 /** Asks one page and hands every event to the pipeline; resolves at EOSE. */
 function fetchPage(target: BackfillTarget, pipeline: IngestPipeline, filter: Filter, timeoutMs: number): Promise<Page> {
-  const id = `backfill-${process.pid}-${++pageCounter}`;
+  const id = requestId('backfill');
   return new Promise<Page>((resolve, reject) => {
     const events: Page['events'] = [];
     const timer = setTimeout(() => {
@@ -110,16 +157,37 @@ export async function backfill(target: BackfillTarget, options: BackfillOptions)
     events: 0,
     incompleteSeconds: [],
     observedPageSize: 0,
+    negentropy: { reconciled: 0, missing: 0, requests: 0, fallback: null },
   };
+  const negentropy = gaps.length > 0 ? await negentropyFor(target, options, total.negentropy) : null;
   for (const gap of gaps) {
-    const part = await backfillRange(target, { ...options, since: gap.since, until: gap.until }, total);
+    if (negentropy?.usable && (await reconcileRange(target, options, gap, total, negentropy))) {
+      cover(target, options, gap);
+      total.cursor = gap.since;
+      options.onProgress?.({ ...total });
+      continue;
+    }
+    const part = await backfillRange(target, { ...options, since: gap.since, until: gap.until }, total, negentropy);
     total.incompleteSeconds.push(...part.incompleteSeconds);
   }
   await options.pipeline.flush();
   return total;
 }
 
-async function backfillRange(target: BackfillTarget, options: BackfillOptions, total: BackfillResult): Promise<BackfillResult> {
+/** Records a range as covered once everything submitted before it is committed. */
+function cover(target: BackfillTarget, options: BackfillOptions, range: Range): void {
+  if (range.until < range.since) return;
+  options.pipeline
+    .mark((tx) => recordCoverage(tx, target.relay, target.scope, range).then(() => undefined))
+    .catch((error: unknown) => options.log.error({ err: error, ...range }, 'backfill coverage not recorded'));
+}
+
+async function backfillRange(
+  target: BackfillTarget,
+  options: BackfillOptions,
+  total: BackfillResult,
+  negentropy: Negentropy | null,
+): Promise<BackfillResult> {
   const limit = options.pageLimit ?? 500;
   const timeoutMs = options.pageTimeoutMs ?? 30_000;
   const { since } = options;
@@ -127,13 +195,6 @@ async function backfillRange(target: BackfillTarget, options: BackfillOptions, t
   let cursor = options.until;
   /** Ids already received at the cursor second (the inclusive boundary). */
   let boundary = new Set<string>();
-
-  const cover = (range: Range) => {
-    if (range.until < range.since) return;
-    options.pipeline
-      .mark((tx) => recordCoverage(tx, target.relay, target.scope, range).then(() => undefined))
-      .catch((error: unknown) => options.log.error({ err: error, ...range }, 'backfill coverage not recorded'));
-  };
 
   while (cursor >= since) {
     if (options.signal?.aborted) throw new Error('backfill aborted');
@@ -143,7 +204,7 @@ async function backfillRange(target: BackfillTarget, options: BackfillOptions, t
     total.observedPageSize = Math.max(total.observedPageSize, page.events.length);
     if (page.events.length === 0) {
       // EOSE with nothing at or below the cursor: [since, cursor] is complete.
-      cover({ since, until: cursor });
+      cover(target, options, { since, until: cursor });
       break;
     }
     if (page.events.every((e) => e.created_at === cursor)) {
@@ -152,8 +213,9 @@ async function backfillRange(target: BackfillTarget, options: BackfillOptions, t
       for (const e of page.events) boundary.add(e.id);
       const full = page.events.length >= Math.min(limit, total.observedPageSize);
       let complete = !full;
-      if (full) complete = await resolveDenseSecond(target, options, cursor, boundary, total, limit, timeoutMs);
-      if (complete) cover({ since: cursor, until: cursor });
+      if (full && negentropy?.usable) complete = await reconcileRange(target, options, { since: cursor, until: cursor }, total, negentropy);
+      if (!complete && full) complete = await resolveDenseSecond(target, options, cursor, boundary, total, limit, timeoutMs);
+      if (complete) cover(target, options, { since: cursor, until: cursor });
       else {
         incompleteSeconds.push(cursor);
         options.log.warn({ relay: target.relay, scope: target.scope, second: cursor }, 'backfill: more events at one second than the relay lists per page');
@@ -164,7 +226,7 @@ async function backfillRange(target: BackfillTarget, options: BackfillOptions, t
       // Newest first: every second above `oldest` is complete; `oldest` itself may continue on the
       // next page (inclusive boundary), whose repeats are recognised by id.
       const oldest = Math.min(...page.events.map((e) => e.created_at));
-      cover({ since: oldest + 1, until: cursor });
+      cover(target, options, { since: oldest + 1, until: cursor });
       boundary = new Set(page.events.filter((e) => e.created_at === oldest).map((e) => e.id));
       cursor = oldest;
     }
@@ -198,4 +260,102 @@ async function resolveDenseSecond(
     if (page.events.length >= Math.min(limit, Math.max(total.observedPageSize, 1))) complete = false;
   }
   return complete;
+}
+
+// ── NIP-77 ──────────────────────────────────────────────────────────────────────────────────────
+
+/** Whether this run may reconcile with the relay: enabled, a filter we can match locally, no recent refusal. */
+async function negentropyFor(target: BackfillTarget, options: BackfillOptions, report: NegentropyReport): Promise<Negentropy | null> {
+  if (options.negentropy === false) return null;
+  const limits = { ...NEGENTROPY_DEFAULTS, ...options.negentropy };
+  const state: Negentropy = { usable: false, limits, recorded: false, report };
+  if (filterCondition(target.filter) === null) {
+    report.fallback = 'the scope filter cannot be matched against stored events';
+    return state;
+  }
+  const known = nip77Knowledge((await loadRelayLearned(options.db, target.relay))?.learned);
+  state.usable = shouldTryNegentropy(known, Math.floor(Date.now() / 1000), limits.retryAfterSeconds);
+  if (!state.usable) report.fallback = `relay refused NIP-77: ${known?.error ?? 'unknown reason'}`;
+  return state;
+}
+
+/**
+ * Reconciles one range with the relay and fetches the ids it has that are not stored here. True
+ * when every one of them came back (the caller records the range as covered); false means page it.
+ */
+async function reconcileRange(
+  target: BackfillTarget,
+  options: BackfillOptions,
+  range: Range,
+  total: BackfillResult,
+  negentropy: Negentropy,
+): Promise<boolean> {
+  const { limits, report } = negentropy;
+  const fallBack = (reason: string) => {
+    report.fallback = reason;
+    options.log.info({ relay: target.relay, scope: target.scope, ...range, reason }, 'backfill: paging instead of NIP-77');
+    return false;
+  };
+  // Events still in the pipeline count as stored: they must not be asked for again.
+  await options.pipeline.flush();
+  const local = await localEventKeys(options.db, target.filter, range, limits.maxLocalIds);
+  if (local === 'too_many') return fallBack(`more than ${limits.maxLocalIds} stored events in the range`);
+  const outcome = await reconcileWithRelay(target.connection, { ...target.filter, since: range.since, until: range.until }, local, {
+    id: requestId('neg'),
+    timeoutMs: limits.timeoutMs,
+    maxNeed: limits.maxMissing,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (outcome.kind === 'unsupported') {
+    negentropy.usable = false;
+    await recordSupport(target, options, negentropy, { supported: false, error: outcome.reason.slice(0, 500) });
+  }
+  if (outcome.kind !== 'reconciled') return fallBack(outcome.reason);
+  await recordSupport(target, options, negentropy, { supported: true, error: null });
+  options.log.debug({ relay: target.relay, scope: target.scope, ...range, local: local.length, missing: outcome.need.length, rounds: outcome.rounds }, 'backfill: reconciled');
+  if (!(await fetchIds(target, options, outcome.need, total))) return fallBack('the relay did not return every id it listed');
+  report.reconciled++;
+  report.missing += outcome.need.length;
+  return true;
+}
+
+/** Keeps what this run learned about the relay's NIP-77 support (once per run, or on a refusal). */
+async function recordSupport(
+  target: BackfillTarget,
+  options: BackfillOptions,
+  negentropy: Negentropy,
+  found: Omit<Nip77Knowledge, 'checkedAt'>,
+): Promise<void> {
+  if (found.supported && negentropy.recorded) return;
+  negentropy.recorded = true;
+  const nip77: Nip77Knowledge = { ...found, checkedAt: Math.floor(Date.now() / 1000) };
+  if (!found.supported) options.log.warn({ relay: target.relay, reason: found.error }, 'relay does not support NIP-77; backfill pages');
+  await mergeRelayLearned(options.db, target.relay, { nip77 }).catch((error: unknown) =>
+    options.log.error({ err: error, relay: target.relay }, 'NIP-77 support not recorded'),
+  );
+}
+
+/**
+ * Fetches `ids` with REQ {ids} in page-sized chunks. A chunk answered short teaches the relay's
+ * real page size and the rest is asked again; false when a chunk brings none of its ids back.
+ */
+async function fetchIds(target: BackfillTarget, options: BackfillOptions, ids: readonly string[], total: BackfillResult): Promise<boolean> {
+  const timeoutMs = options.pageTimeoutMs ?? 30_000;
+  const queue = [...ids];
+  let size = Math.max(1, options.pageLimit ?? 500);
+  while (queue.length > 0) {
+    if (options.signal?.aborted) throw new Error('backfill aborted');
+    const chunk = queue.splice(0, size);
+    const page = await fetchPage(target, options.pipeline, { ids: chunk, limit: chunk.length }, timeoutMs);
+    total.negentropy.requests++;
+    const received = new Set(page.events.map((e) => e.id));
+    const left = chunk.filter((id) => !received.has(id));
+    total.events += chunk.length - left.length;
+    if (left.length === chunk.length) return false;
+    if (left.length > 0) {
+      size = chunk.length - left.length;
+      queue.unshift(...left);
+    }
+  }
+  return true;
 }

@@ -24,6 +24,9 @@ import {
   parseRelayFrame,
   serializeAuth,
   serializeClose,
+  serializeNegClose,
+  serializeNegMsg,
+  serializeNegOpen,
   serializeReq,
   type RelayFrame,
 } from '../nostr/relay-frames.js';
@@ -54,6 +57,8 @@ export const RELAY_REJECT_REASONS = [
   'unknown_subscription',
   /** EVENT for a subscription we closed recently (a normal race, counted apart from hostility). */
   'late_event',
+  /** A well-formed NEG-MSG whose negentropy message cannot be decoded (NIP-77). */
+  'bad_neg_payload',
 ] as const;
 
 export type RelayRejectReason = (typeof RELAY_REJECT_REASONS)[number];
@@ -85,6 +90,19 @@ export interface SubscriptionSpec {
   /** The relay closed the subscription and it will not be re-sent automatically. */
   onClosed(reason: string, prefix: string | null): void;
 }
+
+/** One NIP-77 negentropy session (NEG-OPEN … NEG-CLOSE); the caller owns the negentropy state. */
+export interface NegentropySessionSpec {
+  /**
+   * A NEG-MSG payload (hex). Throwing means the message cannot be decoded: it is counted as
+   * `bad_neg_payload`, NEG-CLOSE is sent and onError is called.
+   */
+  onMessage(payload: string): void;
+  /** The session is over without NEG-CLOSE from us; `reason` is the NEG-ERR text or says what happened. */
+  onError(reason: string, cause: NegentropyEndCause): void;
+}
+
+export type NegentropyEndCause = 'neg_err' | 'undecodable' | 'disconnected';
 
 export type AuthSigner = (
   challenge: string,
@@ -163,7 +181,7 @@ export interface RelayConnectionEvents {
   status: [state: RelayState];
   notice: [message: string];
   error: [error: Error];
-  /** Frames no subscription consumes: COUNT, NEG-MSG, NEG-ERR, OK for other events. */
+  /** Frames no subscription consumes: COUNT, OK for other events. */
   message: [frame: RelayFrame];
 }
 
@@ -257,6 +275,8 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
   private maxSubscriptions: number;
   private readonly subs = new Map<string, Sub>();
   private readonly recentlyClosed = new Set<string>();
+  /** NIP-77 sessions by id (their own namespace on the relay, outside the REQ ceiling). */
+  private readonly negSessions = new Map<string, NegentropySessionSpec>();
 
   private challenge: string | null = null;
   private authInFlight = false;
@@ -448,9 +468,66 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
     this.pump();
   }
 
-  /** Sends a raw frame (COUNT, NEG-OPEN, …) if connected. */
+  /** Sends a raw frame (COUNT, …) if connected. */
   sendRaw(text: string): boolean {
     return this.send(text);
+  }
+
+  // ── NIP-77 ──────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Sends NEG-OPEN and routes the session's NEG-MSG/NEG-ERR to `spec` until closeNegentropy or an
+   * error. False when not connected. Sessions do not survive a reconnect (the relay's state is gone).
+   */
+  openNegentropy(id: string, filter: Filter, initialMessage: string, spec: NegentropySessionSpec): boolean {
+    if (!isValidSubscriptionId(id)) throw new RangeError(`subscription id must be 1..64 chars: ${id}`);
+    if (!this.isOpen()) return false;
+    this.recentlyClosed.delete(id);
+    this.negSessions.set(id, spec);
+    if (this.send(serializeNegOpen(id, filter, initialMessage))) return true;
+    this.negSessions.delete(id);
+    return false;
+  }
+
+  /** Sends the next NEG-MSG of an open session. */
+  sendNegentropy(id: string, message: string): boolean {
+    return this.negSessions.has(id) && this.send(serializeNegMsg(id, message));
+  }
+
+  /** Ends a session (NEG-CLOSE); late frames for it are then ignored, not counted as hostile. */
+  closeNegentropy(id: string): void {
+    if (!this.negSessions.delete(id)) return;
+    this.rememberClosed(id);
+    this.send(serializeNegClose(id));
+  }
+
+  private onNegFrame(id: string, type: 'NEG-MSG' | 'NEG-ERR', payload: string): void {
+    const spec = this.negSessions.get(id);
+    if (!spec) {
+      if (!this.recentlyClosed.has(id)) this.reject('unknown_subscription');
+      return;
+    }
+    if (type === 'NEG-ERR') {
+      // NIP-77: after NEG-ERR the session is closed on the relay's side.
+      this.negSessions.delete(id);
+      this.rememberClosed(id);
+      return this.safeNegError(spec, payload, 'neg_err');
+    }
+    try {
+      spec.onMessage(payload);
+    } catch (err) {
+      this.reject('bad_neg_payload');
+      this.closeNegentropy(id);
+      this.safeNegError(spec, `invalid: undecodable negentropy message: ${errorMessage(err)}`, 'undecodable');
+    }
+  }
+
+  private safeNegError(spec: NegentropySessionSpec, reason: string, cause: NegentropyEndCause): void {
+    try {
+      spec.onError(reason, cause);
+    } catch (err) {
+      this.handlerError(err);
+    }
   }
 
   // ── flow control ────────────────────────────────────────────────────────────────────────────
@@ -591,6 +668,9 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
     this.authInFlight = false;
     this.authEventId = null;
     for (const sub of this.subs.values()) if (ACTIVE.has(sub.status)) sub.status = 'queued';
+    const negSessions = [...this.negSessions.values()];
+    this.negSessions.clear();
+    for (const spec of negSessions) this.safeNegError(spec, 'error: disconnected', 'disconnected');
     if (this.status === 'stopped') return;
     this.scheduleReconnect();
   }
@@ -671,8 +751,11 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
         this.challenge = frame.challenge;
         if (this.authSigner && !this.authenticated && this.hasParkedForAuth()) void this.authenticate();
         return;
+      case 'NEG-MSG':
+      case 'NEG-ERR':
+        return this.onNegFrame(frame.subscriptionId, frame.type, frame.payload);
       default:
-        // COUNT, NEG-MSG, NEG-ERR: for whoever sent the matching request.
+        // COUNT: for whoever sent the matching request.
         this.emit('message', frame);
     }
   }

@@ -112,8 +112,10 @@ export function parseRelayFrame(text: string, maxFrameBytes: number, byteLength?
     }
     case 'NEG-MSG':
     case 'NEG-ERR':
-      // NIP-77: passed through untouched; a negentropy module owns their meaning.
+      // NIP-77: a NEG-MSG carries a hex-encoded negentropy message (checked to be hex here, decoded
+      // by the negentropy session); a NEG-ERR carries a NIP-01 style reason.
       if (f.length !== 3 || !isSubId(f[1]) || typeof f[2] !== 'string') return invalid('bad_neg_frame');
+      if (type === 'NEG-MSG' && !isHex(f[2])) return invalid('bad_neg_frame');
       return { type, subscriptionId: f[1], payload: f[2] };
     default:
       return invalid('unknown_type');
@@ -130,6 +132,12 @@ function frameExceeds(text: string, max: number, byteLength: number | undefined)
 
 function isSubId(value: unknown): value is string {
   return typeof value === 'string';
+}
+
+const HEX = /^(?:[0-9a-f]{2})+$/i;
+
+function isHex(value: string): boolean {
+  return HEX.test(value);
 }
 
 function isObject(value: unknown): value is object {
@@ -155,4 +163,17 @@ export function serializeAuth(event: NostrEvent): string {
 
 export function serializeCount(subscriptionId: string, filters: readonly Filter[]): string {
   return JSON.stringify(['COUNT', subscriptionId, ...filters]);
+}
+
+/** NIP-77: opens a negentropy session over the events matching `filter`. */
+export function serializeNegOpen(subscriptionId: string, filter: Filter, message: string): string {
+  return JSON.stringify(['NEG-OPEN', subscriptionId, filter, message]);
+}
+
+export function serializeNegMsg(subscriptionId: string, message: string): string {
+  return JSON.stringify(['NEG-MSG', subscriptionId, message]);
+}
+
+export function serializeNegClose(subscriptionId: string): string {
+  return JSON.stringify(['NEG-CLOSE', subscriptionId]);
 }

@@ -84,3 +84,10 @@ export async function loadRelayLearned(db: Queryable, url: string): Promise<{ le
   const parse = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
   return { learned: (parse(row.learned) ?? {}) as Record<string, unknown>, nip11: parse(row.nip11) };
 }
+
+/** Merges keys into `relays.learned` without touching the rest of the row (created if missing). */
+export async function mergeRelayLearned(db: Queryable, url: string, learned: Record<string, unknown>): Promise<void> {
+  await db.execute(sql`
+    INSERT INTO relays (url, learned, updated_at) VALUES (${url}, ${JSON.stringify(learned)}::jsonb, now())
+    ON CONFLICT (url) DO UPDATE SET learned = relays.learned || excluded.learned, updated_at = now()`);
+}

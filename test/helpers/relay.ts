@@ -20,7 +20,12 @@
  *   come from the hostile relay helper.
  * - Kind-5 deletion requests delete the author's targets; the engine itself drops the request, so
  *   a plugin here stores and broadcasts it (NIP-09: relays should keep serving them).
- * - No NIP-77 (negentropy) and no NIP-45 COUNT: the engine does not implement them.
+ * - No NIP-45 COUNT, and no NIP-77 (negentropy) unless the `nip77` option adds it: the engine has
+ *   neither. Without it, NEG-OPEN is answered as any unknown message: `NOTICE invalid: …`. With it,
+ *   NEG-OPEN/NEG-MSG/NEG-CLOSE are answered here (before the engine sees them) over every stored
+ *   event matching the filter, by the responder in ./negentropy-responder.ts.
+ * - `requests` and `negentropyOpens` log every REQ's filters and every NEG-OPEN's filter received,
+ *   so tests can tell what a client asked for.
  * - `query()` returns at most `maxLimit` events, as any client would see; to compare against
  *   "every event the relay holds", use `storedEvents()`, which reads the relay's storage directly.
  */
@@ -35,9 +40,10 @@ import type { ClientContext, HandleMessagePlugin, HandleMessageResult, IncomingM
 import { EventRepositorySqlite } from '@nostr-relay/event-repository-sqlite';
 import { Validator } from '@nostr-relay/validator';
 import type { NostrEvent } from 'nostr-tools/core';
-import type { Filter } from 'nostr-tools/filter';
+import { matchFilter, type Filter } from 'nostr-tools/filter';
 import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { NegentropyResponder } from './negentropy-responder.js';
 
 export type { NostrEvent, Filter };
 
@@ -57,6 +63,11 @@ export interface TestRelayOptions {
   maxSubscriptions?: number;
   /** Largest incoming WebSocket message in bytes. Default 1 MiB. */
   maxMessageLength?: number;
+  /**
+   * NIP-77 negentropy. `advertise` (default true) lists 77 in NIP-11; `maxRecords` answers a
+   * NEG-OPEN matching more stored events with `NEG-ERR blocked: too many records`.
+   */
+  nip77?: { advertise?: boolean; maxRecords?: number };
 }
 
 export interface OkResult {
@@ -93,6 +104,10 @@ export interface TestRelay {
   readonly running: boolean;
   /** Open client connections. */
   readonly connectionCount: number;
+  /** The filters of every REQ received, in order (including those of `query()`). */
+  readonly requests: ReadonlyArray<readonly Filter[]>;
+  /** The filter of every NEG-OPEN received (whether or not `nip77` is on). */
+  readonly negentropyOpens: readonly Filter[];
   /**
    * Sends the events as a client (one connection, EVENT frames pipelined) and waits for every OK.
    * Throws when any is refused, unless `allowRejected`; resolves to the OK results in input order.
@@ -164,7 +179,7 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     description: `${SOFTWARE} with a SQLite event repository, run by the nostr-cache tests`,
     software: SOFTWARE,
     version: SOFTWARE_VERSION,
-    supported_nips: authRequired ? [1, 9, 11, 42] : [1, 9, 11],
+    supported_nips: [1, 9, 11, ...(authRequired ? [42] : []), ...(options.nip77 && options.nip77.advertise !== false ? [77] : [])],
     limitation: {
       max_limit: maxLimit,
       max_subscriptions: maxSubscriptions,
@@ -176,6 +191,8 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
   let port = options.port ?? 0;
   let running: Running | undefined;
   let closed = false;
+  const requests: Filter[][] = [];
+  const negentropyOpens: Filter[] = [];
   let transition: Promise<void> = Promise.resolve();
 
   /** Serialises start/stop/kill so overlapping calls (e.g. afterEach + a test's own stop) are safe. */
@@ -210,10 +227,18 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     wss.on('connection', (socket, req) => {
       clients.add(socket);
       relay.handleConnection(socket, req.socket.remoteAddress);
+      const negentropy = new Map<string, NegentropyResponder>();
       socket.on('message', (data: RawData, isBinary: boolean) => {
         void (async () => {
           try {
-            const message = await validator.validateIncomingMessage(isBinary ? data : rawToString(data));
+            const text = isBinary ? null : rawToString(data);
+            const head = text === null ? null : peekMessage(text);
+            if (head?.[0] === 'REQ') requests.push(head.slice(2) as Filter[]);
+            if (head?.[0] === 'NEG-OPEN') negentropyOpens.push(head[2] as Filter);
+            if (options.nip77 && head && typeof head[0] === 'string' && head[0].startsWith('NEG-')) {
+              return await answerNegentropy(socket, head, negentropy, options.nip77.maxRecords, () => handle.storedEvents());
+            }
+            const message = await validator.validateIncomingMessage(isBinary ? data : text!);
             await relay.handleMessage(socket, message);
           } catch (error) {
             if (socket.readyState === WebSocket.OPEN) {
@@ -300,6 +325,8 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     get connectionCount() {
       return running?.clients.size ?? 0;
     },
+    requests,
+    negentropyOpens,
     async publish(events, publishOptions = {}) {
       requireRunning();
       const results = await publishEvents(clientOptions(), events, publishOptions.timeoutMs ?? 30_000);
@@ -370,6 +397,59 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     throw error;
   }
   return handle;
+}
+
+/** The frame as a JSON array, or null (the validator then answers it as the engine would). */
+function peekMessage(text: string): unknown[] | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * NIP-77, relay side: NEG-OPEN builds a responder over the stored events matching the filter (all
+ * of them, no page limit) and answers the initial message; NEG-MSG continues; NEG-CLOSE forgets.
+ */
+async function answerNegentropy(
+  socket: WebSocket,
+  frame: unknown[],
+  sessions: Map<string, NegentropyResponder>,
+  maxRecords: number | undefined,
+  storedEvents: () => Promise<NostrEvent[]>,
+): Promise<void> {
+  const [type, subscriptionId, ...rest] = frame;
+  if (typeof subscriptionId !== 'string') return;
+  const send = (message: unknown[]) => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  };
+  const answer = (responder: NegentropyResponder, message: unknown) => {
+    try {
+      send(['NEG-MSG', subscriptionId, responder.respond(String(message))]);
+    } catch (error) {
+      sessions.delete(subscriptionId);
+      send(['NEG-ERR', subscriptionId, `error: ${(error as Error).message}`]);
+    }
+  };
+  if (type === 'NEG-OPEN') {
+    const [filter, message] = rest as [Filter, unknown];
+    const matching = (await storedEvents()).filter((event) => matchFilter(filter, event));
+    if (maxRecords !== undefined && matching.length > maxRecords) {
+      sessions.delete(subscriptionId);
+      return send(['NEG-ERR', subscriptionId, 'blocked: too many records']);
+    }
+    const responder = new NegentropyResponder(matching);
+    sessions.set(subscriptionId, responder);
+    return answer(responder, message);
+  }
+  if (type === 'NEG-MSG') {
+    const responder = sessions.get(subscriptionId);
+    if (!responder) return send(['NEG-ERR', subscriptionId, 'closed: no such negentropy session']);
+    return answer(responder, rest[0]);
+  }
+  if (type === 'NEG-CLOSE') sessions.delete(subscriptionId);
 }
 
 function rawToString(data: RawData): string {

@@ -101,6 +101,8 @@ describe.each(engines)('backfill API on %s', (driver) => {
     }
     expect(job.status).toBe('done');
     expect(job.results[0]).toMatchObject({ relay: relay.url, scope: 'comments', incompleteSeconds: [], observedPageSize: 7 });
+    // The test relay has no NIP-77: it answered NEG-OPEN with a NOTICE, and the range was paged.
+    expect(job.results[0].negentropy).toMatchObject({ reconciled: 0, fallback: expect.stringMatching(/^notice: /) });
     const stored = await query<{ event_id: string }>(database.db, sql`SELECT event_id FROM nostr_events ORDER BY event_id`);
     expect(stored.map((r) => r.event_id)).toEqual(history.map((e) => e.id).sort());
     const coverage = await loadCoverage(database.db, { relay: relay.url, scope: 'comments' });

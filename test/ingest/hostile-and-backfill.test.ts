@@ -6,43 +6,21 @@
  */
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { finalizeEvent } from 'nostr-tools/pure';
 import { query } from '../../src/db/client.js';
 import { backfill } from '../../src/ingest/backfill.js';
 import { IngestDaemon } from '../../src/ingest/daemon.js';
-import { IngestPipeline } from '../../src/ingest/pipeline.js';
 import { RelayConnection } from '../../src/ingest/relay-connection.js';
 import { parseRelaySet } from '../../src/ingest/relay-set.js';
 import { loadCoverage } from '../../src/store/ingest-state.js';
 import { VerifyPool } from '../../src/nostr/verify-pool.js';
 import type { NostrEvent } from '../../src/nostr/types.js';
 import { createLogger } from '../../src/log.js';
-import { secretKeys } from '../fixtures/hand-built.js';
 import { createTestDatabase, engines, type TestDatabase } from '../helpers/engines.js';
 import { startHostileRelay, type HostileRelay } from '../helpers/hostile-relay.js';
+import { note, pipelineFor } from '../helpers/ingest.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-import { testNormalizeOptions } from '../helpers/store.js';
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-
-function note(n: number, createdAt: number, kind = 1111, key: keyof typeof secretKeys = 'alice'): NostrEvent {
-  const tags = kind === 1111 ? [['I', 'https://clawstr.com/c/x'], ['K', 'web'], ['i', 'https://clawstr.com/c/x'], ['k', 'web']] : [];
-  return finalizeEvent({ kind, created_at: createdAt, tags, content: `event ${n}` }, secretKeys[key]) as NostrEvent;
-}
-
-function pipelineFor(database: TestDatabase, verifier: VerifyPool): IngestPipeline {
-  return new IngestPipeline({
-    db: database.db,
-    writeDb: database.writer,
-    verifier,
-    normalizeOptions: testNormalizeOptions,
-    batchSize: 200,
-    maxBatchDelayMs: 20,
-    maxFutureSeconds: 900,
-    maxEventBytes: 4096,
-    log,
-  });
-}
 
 async function count(database: TestDatabase): Promise<number> {
   const rows = await query<{ n: string | number }>(database.db, sql`SELECT count(*) AS n FROM nostr_events`);
@@ -96,7 +74,7 @@ describe.each(engines)('hostile relay on %s', (driver) => {
       frames.push(['EOSE', sub]);
       await peer.sendAll(frames as never[], 200);
     });
-    const pipeline = pipelineFor(database, verifier);
+    const pipeline = pipelineFor(database, verifier, log);
     const daemon = new IngestDaemon({
       db: database.db,
       pipeline,
@@ -160,7 +138,7 @@ describe.each(engines)('backfill on %s', (driver) => {
     try {
       const result = await backfill(
         { connection, relay: relay.url, scope: 'all', filter: { kinds: [1111, 7] } },
-        { db: database.db, pipeline: pipelineFor(database, verifier), log, since: T - 2000, until: T + 2000, pageLimit: 50 },
+        { db: database.db, pipeline: pipelineFor(database, verifier, log), log, since: T - 2000, until: T + 2000, pageLimit: 50 },
       );
       expect(result.incompleteSeconds).toEqual([]);
       expect(result.observedPageSize).toBe(5);
@@ -171,7 +149,7 @@ describe.each(engines)('backfill on %s', (driver) => {
       expect(coverage.map((r) => [r.since, r.until])).toEqual([[T - 2000, T + 2000]]);
       const again = await backfill(
         { connection, relay: relay.url, scope: 'all', filter: { kinds: [1111, 7] } },
-        { db: database.db, pipeline: pipelineFor(database, verifier), log, since: T - 2000, until: T + 2000, pageLimit: 50 },
+        { db: database.db, pipeline: pipelineFor(database, verifier, log), log, since: T - 2000, until: T + 2000, pageLimit: 50 },
       );
       expect(again.pages).toBe(0);
     } finally {
@@ -190,7 +168,7 @@ describe.each(engines)('backfill on %s', (driver) => {
     try {
       const result = await backfill(
         { connection, relay: relay.url, scope: 'comments', filter: { kinds: [1111] } },
-        { db: database.db, pipeline: pipelineFor(database, verifier), log, since: T - 1000, until: T + 10, pageLimit: 50 },
+        { db: database.db, pipeline: pipelineFor(database, verifier, log), log, since: T - 1000, until: T + 10, pageLimit: 50 },
       );
       expect(result.incompleteSeconds).toEqual([T]);
       const stored = new Set((await query<{ event_id: string }>(database.db, sql`SELECT event_id FROM nostr_events`)).map((r) => r.event_id));

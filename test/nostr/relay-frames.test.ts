@@ -7,6 +7,9 @@ import {
   serializeAuth,
   serializeClose,
   serializeCount,
+  serializeNegClose,
+  serializeNegMsg,
+  serializeNegOpen,
   serializeReq,
   type FrameInvalidReason,
 } from '../../src/nostr/relay-frames.js';
@@ -90,7 +93,16 @@ describe('parseRelayFrame: every invalid reason', () => {
     bad_ok_frame: [['OK'], ['OK', event.id], ['OK', 1, true, ''], ['OK', event.id, 'true', ''], ['OK', event.id, true, 5], ['OK', event.id, true, '', 'x']],
     bad_auth_frame: [['AUTH'], ['AUTH', ''], ['AUTH', 5], ['AUTH', 'a', 'b']],
     bad_count_frame: [['COUNT', 'q'], ['COUNT', 'q', 5], ['COUNT', 'q', {}], ['COUNT', 'q', { count: -1 }], ['COUNT', 'q', { count: 1.5 }], ['COUNT', 1, { count: 1 }]],
-    bad_neg_frame: [['NEG-MSG', 'n'], ['NEG-MSG', 'n', 5], ['NEG-ERR', 1, 'x'], ['NEG-MSG', 'n', 'a', 'b']],
+    bad_neg_frame: [
+      ['NEG-MSG', 'n'],
+      ['NEG-MSG', 'n', 5],
+      ['NEG-ERR', 1, 'x'],
+      ['NEG-MSG', 'n', 'a', 'b'],
+      // a NEG-MSG payload is hex-encoded bytes
+      ['NEG-MSG', 'n', ''],
+      ['NEG-MSG', 'n', '616'],
+      ['NEG-MSG', 'n', '61zz'],
+    ],
   };
 
   it('covers the whole exported list', () => {
@@ -128,6 +140,11 @@ describe('serializers', () => {
     expect(serializeClose('s')).toBe('["CLOSE","s"]');
     expect(JSON.parse(serializeAuth(event as NostrEvent))).toEqual(['AUTH', event]);
     expect(serializeCount('c', [{ kinds: [7] }])).toBe('["COUNT","c",{"kinds":[7]}]');
+  });
+  it('NEG-OPEN, NEG-MSG, NEG-CLOSE (NIP-77)', () => {
+    expect(serializeNegOpen('n', { kinds: [1], since: 5 }, '6100')).toBe('["NEG-OPEN","n",{"kinds":[1],"since":5},"6100"]');
+    expect(serializeNegMsg('n', '61')).toBe('["NEG-MSG","n","61"]');
+    expect(serializeNegClose('n')).toBe('["NEG-CLOSE","n"]');
   });
   it('subscription ids are 1..64 chars', () => {
     expect(isValidSubscriptionId('')).toBe(false);

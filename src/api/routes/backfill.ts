@@ -34,7 +34,15 @@ const Job = z
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
     current: Progress.nullable(),
-    results: z.array(Progress.extend({ incompleteSeconds: z.array(z.number()), observedPageSize: z.number() })),
+    results: z.array(
+      Progress.extend({
+        incompleteSeconds: z.array(z.number()),
+        observedPageSize: z.number(),
+        negentropy: z
+          .object({ reconciled: z.number(), missing: z.number(), requests: z.number(), fallback: z.string().nullable() })
+          .openapi({ description: 'NIP-77: ranges reconciled, missing ids fetched, REQs used, and why paging was used instead' }),
+      }),
+    ),
     error: z.string().nullable(),
   })
   .openapi('BackfillJob');
