@@ -43,6 +43,7 @@ const envSchema = z.object({
   INGEST_INITIAL_LOOKBACK_SECONDS: z.coerce.number().int().min(0).default(3600),
   FALLBACK_AFTER_SECONDS: z.coerce.number().int().min(1).default(60),
   HANDBACK_AFTER_SECONDS: z.coerce.number().int().min(0).default(120),
+  INGEST_OWNERSHIP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   READY_MAX_LAG_SECONDS: z.coerce.number().int().min(1).default(300),
 });
 
@@ -85,6 +86,8 @@ export type Config = {
   ingestInitialLookbackSeconds: number;
   fallbackAfterSeconds: number;
   handBackAfterSeconds: number;
+  /** How often a daemon tries relays it does not own (bounds a takeover) and checks its own. */
+  ingestOwnershipIntervalSeconds: number;
   readyMaxLagSeconds: number;
 };
 
@@ -129,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ingestInitialLookbackSeconds: e.INGEST_INITIAL_LOOKBACK_SECONDS,
     fallbackAfterSeconds: e.FALLBACK_AFTER_SECONDS,
     handBackAfterSeconds: e.HANDBACK_AFTER_SECONDS,
+    ingestOwnershipIntervalSeconds: e.INGEST_OWNERSHIP_INTERVAL_SECONDS,
     readyMaxLagSeconds: e.READY_MAX_LAG_SECONDS,
   };
 }

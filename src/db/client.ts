@@ -39,6 +39,21 @@ export interface Database {
    * connection pool and return true (the caller retries). See openPostgres for why.
    */
   recover(error: unknown): Promise<boolean>;
+  /**
+   * A new dedicated session: one server connection held open until closed, for session-level
+   * advisory locks (relay ownership). On PGlite, the one in-process session (`db`).
+   */
+  session(): DedicatedSession;
+  close(): Promise<void>;
+}
+
+export interface DedicatedSession {
+  db: AppDatabase;
+  /**
+   * Resolves when the session's connection is gone: its session locks went with it. Never on
+   * PGlite. A lost session is abandoned, not reused: open a new one.
+   */
+  lost: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,6 +83,8 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     writer: db,
     location: dataDir ?? 'memory',
     recover: async () => false,
+    // One process, one session: locks taken here are always granted and never lost.
+    session: () => ({ db, lost: new Promise<void>(() => {}), close: async () => {} }),
     close: () => client.close(),
   };
 }
@@ -143,10 +160,35 @@ function openPostgres(url: string, max: number): Database {
       main.replace();
       return true;
     },
+    session: () => dedicatedSession(url),
     close: async () => {
       unguard();
       await Promise.all([main.end(), writer.end()]);
     },
+  };
+}
+
+/**
+ * One connection that is never recycled (no idle timeout, no max lifetime: postgres.js would
+ * otherwise reconnect after 30-60 minutes and silently drop the session's locks). When the
+ * connection closes, `lost` resolves; postgres.js would reconnect on the next query, so the caller
+ * must treat every lock of this session as gone and open a new session.
+ */
+function dedicatedSession(url: string): DedicatedSession {
+  let onLost: () => void = () => {};
+  const lost = new Promise<void>((resolve) => (onLost = resolve));
+  const client = postgres(url, {
+    max: 1,
+    idle_timeout: 0,
+    max_lifetime: null,
+    onnotice: () => {},
+    onclose: () => onLost(),
+    connection: { application_name: 'nostr-cache relay ownership' },
+  });
+  return {
+    db: drizzlePostgres(client, { schema }) as unknown as AppDatabase,
+    lost,
+    close: () => client.end({ timeout: 5 }),
   };
 }
 

@@ -18,12 +18,20 @@
  *   seconds are reconciled instead of split by kind. A relay that refuses (NEG-ERR, NOTICE,
  *   silence) is paged, and the refusal is kept in `relays.learned.nip77` so it is not asked again
  *   before `retryAfterSeconds`.
+ * - What the relay shows is remembered in `relays.learned` and used by the next run: the page size
+ *   it really serves (pages and id requests are asked no larger), and whether it respects `until`.
+ *   A relay that returned events newer than a page's `until` cannot be paged backwards: paging
+ *   stops with RelayIgnoresUntilError (nothing of that page is recorded as covered) and later runs
+ *   refuse to page it (NIP-77 reconciliation, which needs no `until` paging, is still tried).
+ *   Since-windows are no way around it: such a relay answers every window with its newest events,
+ *   so old ranges stay holes, reported, rather than being claimed.
  */
 import type { Filter } from 'nostr-tools/filter';
-import type { AppDatabase } from '../db/client.js';
+import type { AppDatabase, Queryable } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { loadCoverage, loadRelayLearned, mergeRelayLearned, recordCoverage } from '../store/ingest-state.js';
 import { filterCondition, localEventKeys } from '../store/local-events.js';
+import { observedPageSize, pageLimitFor, parseLearned, type LearnedCapabilities } from './capabilities.js';
 import { mergeRanges, uncovered, type Range } from './coverage.js';
 import { nip77Knowledge, reconcileWithRelay, shouldTryNegentropy, type Nip77Knowledge } from './negentropy.js';
 import type { IngestPipeline } from './pipeline.js';
@@ -42,7 +50,7 @@ export interface BackfillOptions {
   log: Logger;
   since: number;
   until: number;
-  /** Events asked per page; the relay may return fewer (learned as its real page size). */
+  /** Events asked per page at most (default 500); smaller when the relay is known to serve less. */
   pageLimit?: number;
   /** Per-page wait for EOSE. */
   pageTimeoutMs?: number;
@@ -50,6 +58,8 @@ export interface BackfillOptions {
   signal?: AbortSignal;
   /** NIP-77 reconciliation where the relay supports it (default on); false pages only. */
   negentropy?: false | Partial<NegentropyLimits>;
+  /** Checked inside each coverage write; false skips it (the daemon's relay ownership). */
+  fence?: (tx: Queryable) => Promise<boolean>;
 }
 
 export interface NegentropyLimits {
@@ -93,6 +103,28 @@ export interface BackfillResult extends BackfillProgress {
   /** The largest page the relay returned: its real limit, if it clamps. */
   observedPageSize: number;
   negentropy: NegentropyReport;
+  /** Events asked per page: the caller's limit, lowered by what is known of the relay. */
+  pageLimit: number;
+  /** What this run learned about the relay (also stored in relays.learned). */
+  learned: Partial<LearnedCapabilities>;
+}
+
+/** The relay answered a page with events newer than its `until`: it cannot be paged backwards. */
+export class RelayIgnoresUntilError extends Error {
+  override name = 'RelayIgnoresUntilError';
+  constructor(relay: string, since?: string) {
+    super(`${relay} ignores "until" (${since ? `seen ${since}` : 'a page held events newer than it'}): it cannot be paged backwards, so backfill from it is refused`);
+  }
+}
+
+/** What one paging over a range showed, besides its events. */
+interface RangeResult {
+  incompleteSeconds: number[];
+  /** Events the relay returned for this range, and its largest page (page-size evidence). */
+  eventsInRange: number;
+  largestPage: number;
+  /** A page asked below events the relay had already shown came back without them. */
+  untilHonoured: boolean;
 }
 
 /** NIP-77 state of one backfill run. */
@@ -133,7 +165,9 @@ function fetchPage(target: BackfillTarget, pipeline: IngestPipeline, filter: Fil
       onEose: () => {
         clearTimeout(timer);
         target.connection.unsubscribe(id);
-        resolve({ events });
+        // Checked here so no caller can record coverage from such a page.
+        if (filter.until !== undefined && events.some((e) => e.created_at > filter.until!)) reject(new RelayIgnoresUntilError(target.relay));
+        else resolve({ events });
       },
       onClosed: (reason) => {
         clearTimeout(timer);
@@ -145,6 +179,7 @@ function fetchPage(target: BackfillTarget, pipeline: IngestPipeline, filter: Fil
 
 /** Backfills every part of [since, until] not yet covered for (relay, scope). */
 export async function backfill(target: BackfillTarget, options: BackfillOptions): Promise<BackfillResult> {
+  const known = parseLearned((await loadRelayLearned(options.db, target.relay))?.learned);
   const existing = mergeRanges(await loadCoverage(options.db, { relay: target.relay, scope: target.scope }));
   const gaps = uncovered(existing, { since: options.since, until: options.until }).reverse(); // newest first
   const total: BackfillResult = {
@@ -158,19 +193,43 @@ export async function backfill(target: BackfillTarget, options: BackfillOptions)
     incompleteSeconds: [],
     observedPageSize: 0,
     negentropy: { reconciled: 0, missing: 0, requests: 0, fallback: null },
+    pageLimit: pageLimitFor(options.pageLimit ?? 500, known),
+    learned: {},
   };
-  const negentropy = gaps.length > 0 ? await negentropyFor(target, options, total.negentropy) : null;
-  for (const gap of gaps) {
-    if (negentropy?.usable && (await reconcileRange(target, options, gap, total, negentropy))) {
-      cover(target, options, gap);
-      total.cursor = gap.since;
-      options.onProgress?.({ ...total });
-      continue;
+  const learn = async (patch: Partial<LearnedCapabilities>) => {
+    Object.assign(total.learned, patch);
+    await mergeRelayLearned(options.db, target.relay, patch);
+  };
+  try {
+    const negentropy = gaps.length > 0 ? await negentropyFor(target, options, total.negentropy) : null;
+    for (const gap of gaps) {
+      if (negentropy?.usable && (await reconcileRange(target, options, gap, total, negentropy))) {
+        cover(target, options, gap);
+        total.cursor = gap.since;
+        options.onProgress?.({ ...total });
+        continue;
+      }
+      if (known.respectsUntil === false) throw new RelayIgnoresUntilError(target.relay, known.untilCheckedAt);
+      const part = await backfillRange(target, { ...options, since: gap.since, until: gap.until }, total, negentropy);
+      total.incompleteSeconds.push(...part.incompleteSeconds);
+      const pageSize = observedPageSize(total.pageLimit, part.largestPage, part.eventsInRange);
+      if (pageSize !== null && pageSize !== known.pageSize) {
+        options.log.info({ relay: target.relay, pageSize, asked: total.pageLimit }, 'learned the page size the relay serves');
+        await learn({ pageSize, pageSizeLearnedAt: new Date().toISOString() });
+      }
+      if (part.untilHonoured && known.respectsUntil !== true && total.learned.respectsUntil !== true) {
+        await learn({ respectsUntil: true, untilCheckedAt: new Date().toISOString() });
+      }
     }
-    const part = await backfillRange(target, { ...options, since: gap.since, until: gap.until }, total, negentropy);
-    total.incompleteSeconds.push(...part.incompleteSeconds);
+  } catch (error) {
+    if (error instanceof RelayIgnoresUntilError && known.respectsUntil !== false) {
+      options.log.warn({ relay: target.relay, scope: target.scope }, 'relay ignores "until": paging it stopped and refused from now on');
+      await learn({ respectsUntil: false, untilCheckedAt: new Date().toISOString() });
+    }
+    throw error;
+  } finally {
+    await options.pipeline.flush();
   }
-  await options.pipeline.flush();
   return total;
 }
 
@@ -178,7 +237,10 @@ export async function backfill(target: BackfillTarget, options: BackfillOptions)
 function cover(target: BackfillTarget, options: BackfillOptions, range: Range): void {
   if (range.until < range.since) return;
   options.pipeline
-    .mark((tx) => recordCoverage(tx, target.relay, target.scope, range).then(() => undefined))
+    .mark(async (tx) => {
+      if (options.fence && !(await options.fence(tx))) return;
+      await recordCoverage(tx, target.relay, target.scope, range);
+    })
     .catch((error: unknown) => options.log.error({ err: error, ...range }, 'backfill coverage not recorded'));
 }
 
@@ -187,11 +249,12 @@ async function backfillRange(
   options: BackfillOptions,
   total: BackfillResult,
   negentropy: Negentropy | null,
-): Promise<BackfillResult> {
-  const limit = options.pageLimit ?? 500;
+): Promise<RangeResult> {
+  const limit = total.pageLimit;
   const timeoutMs = options.pageTimeoutMs ?? 30_000;
   const { since } = options;
   const incompleteSeconds: number[] = [];
+  const result: RangeResult = { incompleteSeconds, eventsInRange: 0, largestPage: 0, untilHonoured: false };
   let cursor = options.until;
   /** Ids already received at the cursor second (the inclusive boundary). */
   let boundary = new Set<string>();
@@ -202,6 +265,11 @@ async function backfillRange(
     total.pages++;
     total.events += page.events.filter((e) => !(e.created_at === cursor && boundary.has(e.id))).length;
     total.observedPageSize = Math.max(total.observedPageSize, page.events.length);
+    result.largestPage = Math.max(result.largestPage, page.events.length);
+    result.eventsInRange += page.events.filter((e) => !(e.created_at === cursor && boundary.has(e.id))).length;
+    // Every page after the first asks below events already received (fetchPage rejects any page
+    // that brings newer ones): this one proves the relay honours `until`.
+    if (cursor < options.until) result.untilHonoured = true;
     if (page.events.length === 0) {
       // EOSE with nothing at or below the cursor: [since, cursor] is complete.
       cover(target, options, { since, until: cursor });
@@ -233,7 +301,7 @@ async function backfillRange(
     total.cursor = cursor;
     options.onProgress?.({ ...total, cursor });
   }
-  return { ...total, incompleteSeconds };
+  return result;
 }
 
 /**
@@ -342,7 +410,7 @@ async function recordSupport(
 async function fetchIds(target: BackfillTarget, options: BackfillOptions, ids: readonly string[], total: BackfillResult): Promise<boolean> {
   const timeoutMs = options.pageTimeoutMs ?? 30_000;
   const queue = [...ids];
-  let size = Math.max(1, options.pageLimit ?? 500);
+  let size = total.pageLimit;
   while (queue.length > 0) {
     if (options.signal?.aborted) throw new Error('backfill aborted');
     const chunk = queue.splice(0, size);

@@ -11,15 +11,28 @@
  *   absorbs the overlap.
  * Fallback relays take a scope over from the newest covered point when all its primaries have been
  * unhealthy for `fallbackAfterMs`, and hand it back once a primary has been live for the overlap.
+ *
+ * Ownership (several daemons on one Postgres, see ownership.ts): the daemon connects to a relay
+ * only while it holds that relay's lock, primaries and fallbacks alike. On taking a relay over it
+ * re-reads the relay's coverage, which the previous owner kept up to what it committed, so the new
+ * REQ starts at that cursor minus the overlap: no hole. Coverage writes are fenced by the lock
+ * inside their transaction, so a daemon that lost a relay can no longer move its cursor. Relays
+ * owned elsewhere are followed through the database: their coverage and status, re-read at each
+ * ownership sweep, tell whether a scope is served (readiness, and whether fallbacks are needed).
+ *
+ * Learned relay behaviour (capabilities.ts) is loaded at start and applied before NIP-11 arrives:
+ * the REQ ceiling of each new connection, and the page size of hole repairs (backfill reads it).
  */
 import { sql } from 'drizzle-orm';
 import type { Filter } from 'nostr-tools/filter';
-import { query, type AppDatabase } from '../db/client.js';
+import { query, type AppDatabase, type DedicatedSession } from '../db/client.js';
 import type { Logger } from '../log.js';
-import { loadCoverage, recordCoverage, saveRelayState } from '../store/ingest-state.js';
+import { loadCoverage, loadRelays, recordCoverage, mergeRelayLearned, saveRelayState } from '../store/ingest-state.js';
 import { backfill } from './backfill.js';
+import { connectionLearning, parseLearned, reqCeilingFor, type LearnedCapabilities } from './capabilities.js';
 import { coveredUntil, holes, mergeRanges, type Range } from './coverage.js';
 import { fetchRelayInformation, limitsOf, type RelayLimits } from './nip11.js';
+import { RelayOwnership, type OwnershipReport } from './ownership.js';
 import type { IngestPipeline } from './pipeline.js';
 import type { RelayConnection, RelayState } from './relay-connection.js';
 import type { RelaySet, Scope } from './relay-set.js';
@@ -30,6 +43,10 @@ export interface IngestDaemonOptions {
   relaySet: RelaySet;
   log: Logger;
   connect: (url: string) => RelayConnection;
+  /** A dedicated session for the relay locks (Database.session). */
+  openLockSession: () => DedicatedSession;
+  /** How often relays this daemon does not own are tried (and owned ones checked): the takeover bound. */
+  ownershipIntervalMs?: number;
   /** Re-requested before covered_until on every (re)subscription, absorbed by dedupe. */
   overlapSeconds?: number;
   /** Live coverage stops this far behind the clock (relay clocks, events in flight). */
@@ -69,7 +86,10 @@ export interface ScopeHealth {
   scope: string;
   /** Follows batched keys (no time cursor, so no lag). */
   batched: boolean;
+  /** Relays of this daemon serving the scope live. */
   servedBy: string[];
+  /** Relays owned by another daemon whose coverage of the scope is fresh in the database. */
+  servedElsewhere: string[];
   fallbackActive: boolean;
   coveredUntil: number | null;
   lagSeconds: number | null;
@@ -100,12 +120,24 @@ export class IngestDaemon {
   private lastRepairAt = 0;
   readonly repairs: Array<{ at: string; relay: string; scope: string; hole: Range; events: number; error?: string }> = [];
   /** Batched scopes: keys in use and when they were last refreshed. */
-  private readonly batchState = new Map<string, { keys: string; refreshedAt: number }>();
+  private readonly batchState = new Map<string, { batches: string[][]; keys: string; refreshedAt: number }>();
+  private readonly ownership: RelayOwnership;
+  private sweeping: Promise<void> | null = null;
+  /** Relays acquired while the database could not be read: served at the next sweep. */
+  private readonly retryServe = new Set<string>();
+  private ownershipTimer: NodeJS.Timeout | null = null;
+  /** Per relay: what is learned (relays.learned) and its status as its owner last stored it. */
+  private readonly learned = new Map<string, LearnedCapabilities>();
+  private readonly storedStatus = new Map<string, string>();
+  /** Rate-limit replies of each connection already added to `learned`. */
+  private readonly rateLimitsCounted = new WeakMap<RelayConnection, number>();
   readonly switches: SwitchRecord[] = [];
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly now: () => number;
   private readonly o: Required<Omit<IngestDaemonOptions, 'now'>>;
+  /** How old a relay's coverage, owned elsewhere, may be while it still counts as serving. */
+  private readonly staleAfterSeconds: number;
 
   constructor(options: IngestDaemonOptions) {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -118,38 +150,143 @@ export class IngestDaemon {
       tickMs: 5000,
       repairIntervalMs: 60_000,
       fetchRelayInfo: true,
+      ownershipIntervalMs: 10_000,
       ...options,
     };
+    // The owner advances coverage every tick and we re-read it every sweep: allow two of each.
+    this.staleAfterSeconds = this.o.clockMarginSeconds + Math.ceil((2 * this.o.tickMs + 2 * this.o.ownershipIntervalMs) / 1000);
+    this.ownership = new RelayOwnership({
+      openSession: this.o.openLockSession,
+      log: this.o.log,
+      onLost: (relays) => {
+        for (const url of relays) this.dropRelay(url);
+      },
+    });
   }
 
   async start(): Promise<void> {
-    for (const row of await loadCoverage(this.o.db)) {
-      const key = coverageKey(row.relay, row.scope);
-      this.coverage.set(key, mergeRanges([...(this.coverage.get(key) ?? []), row]));
-    }
-    for (const url of this.o.relaySet.primaries) this.ensureConnection(url);
+    await this.reloadCoverage(() => true);
+    await this.refreshRelays();
     for (const [name, scope] of Object.entries(this.o.relaySet.scopes)) {
       // Batched scopes read their keys once and subscribe every primary with them.
-      const batches = scope.batch ? await this.batchKeys(scope) : undefined;
-      for (const url of this.o.relaySet.primaries) await this.subscribeScope(url, name, scope, undefined, batches);
-      if (batches) this.batchState.set(name, { keys: JSON.stringify(batches), refreshedAt: this.now() });
+      if (!scope.batch) continue;
+      const batches = await this.batchKeys(scope);
+      this.batchState.set(name, { batches, keys: JSON.stringify(batches), refreshedAt: this.now() });
     }
+    await this.sweepOwnership();
     this.timer = setInterval(() => {
       this.tick().catch((error: unknown) => this.o.log.error({ err: error }, 'ingest tick failed'));
     }, this.o.tickMs);
     this.timer.unref();
+    this.ownershipTimer = setInterval(() => void this.sweepOwnership(), this.o.ownershipIntervalMs);
+    this.ownershipTimer.unref();
   }
 
-  /** Stops reading from relays, then commits what is buffered. */
+  /**
+   * Stops reading from relays, commits what is buffered (coverage included, while the locks are
+   * still held), then releases the relays for other daemons.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.ownershipTimer) clearInterval(this.ownershipTimer);
     this.stopping.abort();
     await this.repairing?.catch(() => {});
+    await this.sweeping;
     await Promise.all([...this.connections.values()].map((c) => c.stop()));
     await this.o.pipeline.flush();
     await Promise.all([...this.connections.keys()].map((url) => this.persistRelay(url)));
+    await this.ownership.close();
+    this.o.log.info({ relays: [...this.connections.keys()] }, 'relays released');
+  }
+
+  private allRelays(): string[] {
+    return [...this.o.relaySet.primaries, ...this.o.relaySet.fallbacks];
+  }
+
+  /**
+   * Takes the relays nobody holds, drops the ones whose lock is gone, and re-reads what other
+   * daemons wrote about theirs. One sweep at a time; never throws.
+   */
+  private sweepOwnership(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.sweeping ??= (async () => {
+      const change = await this.ownership.sweep(this.allRelays());
+      for (const url of change.lost) this.dropRelay(url);
+      try {
+        await this.reloadCoverage((relay) => !this.ownership.owns(relay));
+        await this.refreshRelays();
+        for (const url of change.acquired) if (!this.stopped) await this.serveRelay(url);
+      } catch (error) {
+        this.o.log.error({ err: error }, 'ownership sweep failed; retried at the next one');
+        // A relay taken but not served yet is served once the database answers again.
+        for (const url of change.acquired) if (this.ownership.owns(url) && !this.connections.has(url)) this.retryServe.add(url);
+      }
+      for (const url of [...this.retryServe]) {
+        this.retryServe.delete(url);
+        if (this.ownership.owns(url) && !this.stopped) await this.serveRelay(url).catch(() => this.retryServe.add(url));
+      }
+    })().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  /** Starts serving a relay just acquired, from the coverage its previous owner committed. */
+  private async serveRelay(url: string): Promise<void> {
+    await this.reloadCoverage((relay) => relay === url);
+    if (this.o.relaySet.primaries.includes(url)) {
+      for (const [name, scope] of Object.entries(this.o.relaySet.scopes)) {
+        await this.subscribeScope(url, name, scope, undefined, this.batchState.get(name)?.batches);
+      }
+    } else {
+      for (const name of this.fallbackScopes) {
+        const scope = this.o.relaySet.scopes[name];
+        if (scope) await this.subscribeScope(url, name, scope, this.scopeCoveredUntil(name) ?? undefined, this.batchState.get(name)?.batches);
+      }
+    }
+  }
+
+  /** Stops serving a relay whose lock is gone: no REQ, no connection, no coverage write. */
+  private dropRelay(url: string): void {
+    for (const [key, sub] of this.subscriptions) if (sub.relay === url) this.subscriptions.delete(key);
+    const connection = this.connections.get(url);
+    this.connections.delete(url);
+    if (connection) {
+      this.o.log.warn({ relay: url }, 'stopped serving a relay this daemon no longer owns');
+      connection.stop().catch(() => {});
+    }
+  }
+
+  /** Replaces the in-memory coverage of the relays selected with what the database holds. */
+  private async reloadCoverage(select: (relay: string) => boolean): Promise<void> {
+    const rows = await loadCoverage(this.o.db);
+    for (const key of [...this.coverage.keys()]) if (select(splitCoverageKey(key)[0])) this.coverage.delete(key);
+    for (const row of rows) {
+      if (!select(row.relay)) continue;
+      const key = coverageKey(row.relay, row.scope);
+      this.coverage.set(key, mergeRanges([...(this.coverage.get(key) ?? []), row]));
+    }
+  }
+
+  /**
+   * Re-reads relays' stored status and learned values. What a connection teaches (REQ ceiling,
+   * auth, rate limits) is written only by the relay's owner, so for owned relays the in-memory
+   * values stand; the rest (page size, `until`) may come from any backfill.
+   */
+  private async refreshRelays(): Promise<void> {
+    for (const row of await loadRelays(this.o.db)) {
+      this.storedStatus.set(row.url, row.status);
+      const stored = parseLearned(row.learned);
+      const local = this.learned.get(row.url);
+      if (local && this.ownership.owns(row.url)) {
+        for (const key of ['reqCeiling', 'authRequired', 'rateLimited'] as const) {
+          if (local[key] !== undefined) (stored as Record<string, unknown>)[key] = local[key];
+        }
+      }
+      this.learned.set(row.url, stored);
+    }
   }
 
   /** The connection this daemon holds to `url`, if any (backfill jobs share it). */
@@ -160,13 +297,19 @@ export class IngestDaemon {
   private ensureConnection(url: string): RelayConnection {
     let connection = this.connections.get(url);
     if (!connection) {
-      connection = this.o.connect(url);
-      this.connections.set(url, connection);
-      connection.on('status', (state: RelayState) => {
+      const fresh = this.o.connect(url);
+      connection = fresh;
+      this.connections.set(url, fresh);
+      // Before NIP-11 (or without it): the ceiling this relay showed before.
+      const ceiling = reqCeilingFor(this.learned.get(url) ?? {});
+      if (ceiling !== null) fresh.setMaxSubscriptions(ceiling);
+      fresh.on('status', (state: RelayState) => {
+        if (this.connections.get(url) !== fresh) return;
         if (state.status !== 'connected') {
           // Nothing is live on a connection that is down; its REQs are re-sent on reconnect.
           for (const sub of this.subscriptions.values()) if (sub.relay === url) sub.live = false;
         }
+        this.learnFromConnection(url, fresh, state);
         this.persistRelay(url).catch(() => {});
       });
       connection.start();
@@ -175,21 +318,41 @@ export class IngestDaemon {
     return connection;
   }
 
-  /** NIP-11: store the document, size REQs by its limits. */
+  /** NIP-11: store the document, size REQs by its limits (and by what the relay showed). */
   private async learnRelay(url: string, connection: RelayConnection): Promise<void> {
     const info = await fetchRelayInformation(url);
     const limits = limitsOf(info);
     this.limits.set(url, limits);
-    if (limits.maxSubscriptions) connection.setMaxSubscriptions(limits.maxSubscriptions);
-    if (info) {
-      await saveRelayState(this.o.db, {
-        url,
-        status: connection.state().status,
-        nip11: info,
-        learned: { maxLimit: limits.maxLimit, maxSubscriptions: limits.maxSubscriptions, supportsNip77: limits.supportsNip77 },
-        authRequired: limits.authRequired || connection.state().authRequired,
-      });
-    }
+    if (!info || this.connections.get(url) !== connection) return;
+    const advertised = { maxLimit: limits.maxLimit, maxSubscriptions: limits.maxSubscriptions, supportsNip77: limits.supportsNip77 };
+    const learned = { ...this.learned.get(url), ...advertised };
+    this.learned.set(url, learned);
+    const ceiling = reqCeilingFor(learned);
+    if (ceiling !== null) connection.setMaxSubscriptions(ceiling);
+    await saveRelayState(this.o.db, {
+      url,
+      status: connection.state().status,
+      nip11: info,
+      learned: advertised,
+      authRequired: limits.authRequired || connection.state().authRequired || learned.authRequired === true,
+    });
+  }
+
+  /** Remembers what the connection showed (REQ ceiling, auth, rate limits) in relays.learned. */
+  private learnFromConnection(url: string, connection: RelayConnection, state: RelayState): void {
+    const counted = this.rateLimitsCounted.get(connection) ?? 0;
+    const learned = this.learned.get(url) ?? {};
+    const patch = connectionLearning(learned, {
+      reqCeiling: state.learnedMaxSubscriptions,
+      authRequired: state.authRequired,
+      rateLimitedSince: state.rateLimitedCount - counted,
+      lastRateLimitedAt: state.lastRateLimitedAt,
+    });
+    if (!patch) return;
+    this.rateLimitsCounted.set(connection, state.rateLimitedCount);
+    this.learned.set(url, { ...learned, ...patch });
+    this.o.log.info({ relay: url, learned: patch }, 'learned relay behaviour');
+    mergeRelayLearned(this.o.db, url, patch).catch((error: unknown) => this.o.log.warn({ err: error, relay: url }, 'learned values not stored'));
   }
 
   private async subscribeScope(url: string, name: string, scope: Scope, from?: number, keys?: string[][]): Promise<void> {
@@ -249,11 +412,18 @@ export class IngestDaemon {
     this.commitCoverage(sub, { since, until });
   }
 
-  /** Records a covered range once every event submitted before now is committed. */
+  /**
+   * Records a covered range once every event submitted before now is committed, if this daemon
+   * still owns the relay at that commit.
+   */
   private commitCoverage(sub: Subscription, range: Range): void {
     const key = coverageKey(sub.relay, sub.scope);
     this.o.pipeline
       .mark(async (tx) => {
+        if (!(await this.ownership.fence(tx, sub.relay))) {
+          this.o.log.warn({ relay: sub.relay, scope: sub.scope, ...range }, 'coverage not recorded: relay no longer owned');
+          return;
+        }
         const merged = await recordCoverage(tx, sub.relay, sub.scope, range);
         this.coverage.set(key, merged);
       })
@@ -291,6 +461,8 @@ export class IngestDaemon {
       const scope = this.o.relaySet.scopes[scopeName];
       const connection = this.connections.get(relay);
       if (!scope || scope.batch || !connection || connection.state().status !== 'connected') continue;
+      // A relay that ignores `until` cannot be paged backwards: its holes stay reported.
+      if (this.learned.get(relay)?.respectsUntil === false) continue;
       const record = { at: new Date().toISOString(), relay, scope: scopeName, hole: gap, events: 0 } as (typeof this.repairs)[number];
       this.o.log.info({ relay, scope: scopeName, hole: gap }, 'repairing a coverage hole');
       this.repairing = backfill(
@@ -303,10 +475,12 @@ export class IngestDaemon {
           until: gap.until,
           pageLimit: this.limits.get(relay)?.maxLimit ?? 500,
           signal: this.stopping.signal,
+          fence: (tx) => this.ownership.fence(tx, relay),
         },
       )
         .then((result) => {
           record.events = result.events;
+          this.learned.set(relay, { ...this.learned.get(relay), ...result.learned });
         })
         .catch((error: unknown) => {
           record.error = (error as Error).message;
@@ -329,10 +503,10 @@ export class IngestDaemon {
       if (state && now - state.refreshedAt < scope.batch.refreshSeconds) continue;
       const batches = await this.batchKeys(scope);
       const keys = JSON.stringify(batches);
-      this.batchState.set(name, { keys, refreshedAt: now });
+      this.batchState.set(name, { batches, keys, refreshedAt: now });
       if (!state || state.keys === keys) continue;
       const relays = new Set([...this.subscriptions.values()].filter((s) => s.scope === name).map((s) => s.relay));
-      for (const url of this.o.relaySet.primaries) relays.add(url);
+      for (const url of this.o.relaySet.primaries) if (this.ownership.owns(url)) relays.add(url);
       for (const url of relays) {
         this.unsubscribeScope(url, name, false);
         await this.subscribeScope(url, name, scope, undefined, batches);
@@ -341,6 +515,7 @@ export class IngestDaemon {
   }
 
   private scopeLiveOn(url: string, scope: string): boolean {
+    if (!this.ownership.owns(url)) return this.scopeLiveElsewhere(url, scope);
     const connection = this.connections.get(url);
     if (!connection || connection.state().status !== 'connected') return false;
     const subs = [...this.subscriptions.values()].filter((s) => s.relay === url && s.scope === scope);
@@ -349,16 +524,32 @@ export class IngestDaemon {
     return subs.every((s) => s.live);
   }
 
+  /**
+   * A relay another daemon owns serves a scope when its owner stored it connected and keeps its
+   * coverage fresh. A batched scope has no coverage: its owner's word (connected) is all there is.
+   */
+  private scopeLiveElsewhere(url: string, scope: string): boolean {
+    if (!this.ownership.ownedElsewhere(url) || this.storedStatus.get(url) !== 'connected') return false;
+    if (this.o.relaySet.scopes[scope]?.batch) return true;
+    const covered = coveredUntil(this.coverage.get(coverageKey(url, scope)) ?? []);
+    return covered !== null && this.now() - covered <= this.staleAfterSeconds;
+  }
+
+  /**
+   * Fallbacks are managed by the daemon that owns them (a fallback relay is a relay like any
+   * other), judging primaries by their own connections or, when owned elsewhere, by the database.
+   */
   private async manageFallbacks(nowMs: number): Promise<void> {
-    const { primaries, fallbacks, scopes } = this.o.relaySet;
-    if (fallbacks.length === 0) return;
+    const { primaries, scopes } = this.o.relaySet;
+    const fallbacks = this.o.relaySet.fallbacks.filter((url) => this.ownership.owns(url));
+    if (fallbacks.length === 0 && this.fallbackScopes.size === 0) return;
     for (const [name, scope] of Object.entries(scopes)) {
       const primaryLive = primaries.some((url) => this.scopeLiveOn(url, name));
       if (!primaryLive) {
         this.primaryLiveSince.delete(name);
         const since = this.unhealthySince.get(name) ?? nowMs;
         this.unhealthySince.set(name, since);
-        if (!this.fallbackScopes.has(name) && nowMs - since >= this.o.fallbackAfterMs) {
+        if (!this.fallbackScopes.has(name) && fallbacks.length > 0 && nowMs - since >= this.o.fallbackAfterMs) {
           // Take over from the newest point any relay has covered for this scope.
           const from = this.scopeCoveredUntil(name);
           this.fallbackScopes.add(name);
@@ -444,12 +635,20 @@ export class IngestDaemon {
       lastConnectedAt: s.connectedAt === null ? null : new Date(s.connectedAt),
       lastEventAt: s.lastEventAt === null ? null : new Date(s.lastEventAt),
       lastError: s.lastError,
-      authRequired: s.authRequired,
+      // A fresh connection has not met the relay's auth demand yet: keep what was learned.
+      authRequired: s.authRequired || this.learned.get(url)?.authRequired === true,
     });
   }
 
   /** What /health/ingest and /ready report. */
-  health(): { relays: RelayState[]; scopes: ScopeHealth[]; switches: SwitchRecord[]; repairs: IngestDaemon['repairs'] } {
+  health(): {
+    relays: RelayState[];
+    scopes: ScopeHealth[];
+    switches: SwitchRecord[];
+    repairs: IngestDaemon['repairs'];
+    ownership: OwnershipReport;
+    learned: Record<string, LearnedCapabilities>;
+  } {
     const now = this.now();
     const relays = [...this.connections.values()].map((c) => c.state());
     const scopes = Object.keys(this.o.relaySet.scopes).map((name): ScopeHealth => {
@@ -466,6 +665,7 @@ export class IngestDaemon {
         scope: name,
         batched: Boolean(this.o.relaySet.scopes[name]?.batch),
         servedBy: [...this.connections.keys()].filter((url) => this.scopeLiveOn(url, name)),
+        servedElsewhere: this.allRelays().filter((url) => this.scopeLiveElsewhere(url, name)),
         fallbackActive: this.fallbackScopes.has(name),
         coveredUntil: covered,
         lagSeconds: covered === null ? null : Math.max(0, now - covered),
@@ -473,7 +673,8 @@ export class IngestDaemon {
         holes: gaps,
       };
     });
-    return { relays, scopes, switches: this.switches, repairs: this.repairs };
+    const learned = Object.fromEntries(this.allRelays().map((url) => [url, this.learned.get(url) ?? {}]));
+    return { relays, scopes, switches: this.switches, repairs: this.repairs, ownership: this.ownership.report(this.allRelays()), learned };
   }
 }
 

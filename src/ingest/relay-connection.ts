@@ -161,6 +161,9 @@ export interface RelayState {
   authenticated: boolean;
   /** Latest retry time of a rate-limited subscription, null when none is waiting. */
   rateLimitedUntil: number | null;
+  /** CLOSED `rate-limited:` replies on this connection, and when the last one came. */
+  rateLimitedCount: number;
+  lastRateLimitedAt: number | null;
   framesReceived: number;
   eventsReceived: number;
   rejects: Record<RelayRejectReason, number>;
@@ -170,6 +173,8 @@ export interface RelayState {
   activeSubscriptions: number;
   queuedSubscriptions: number;
   maxSubscriptions: number;
+  /** The REQ ceiling learned from a CLOSED naming it, null until one does. */
+  learnedMaxSubscriptions: number | null;
   paused: boolean;
   /** onEvent promises not yet settled. */
   inFlight: number;
@@ -273,6 +278,9 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
   private stopPromise: Promise<void> | null = null;
 
   private maxSubscriptions: number;
+  private learnedMaxSubscriptions: number | null = null;
+  private rateLimitedCount = 0;
+  private lastRateLimitedAt: number | null = null;
   private readonly subs = new Map<string, Sub>();
   private readonly recentlyClosed = new Set<string>();
   /** NIP-77 sessions by id (their own namespace on the relay, outside the REQ ceiling). */
@@ -392,6 +400,8 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
       authRequired: this.authRequired,
       authenticated: this.authenticated,
       rateLimitedUntil,
+      rateLimitedCount: this.rateLimitedCount,
+      lastRateLimitedAt: this.lastRateLimitedAt,
       framesReceived: this.framesReceived,
       eventsReceived: this.eventsReceived,
       rejects: { ...this.rejects },
@@ -399,6 +409,7 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
       activeSubscriptions: active,
       queuedSubscriptions: queued,
       maxSubscriptions: this.maxSubscriptions,
+      learnedMaxSubscriptions: this.learnedMaxSubscriptions,
       paused: this.isPaused(),
       inFlight: this.inFlight,
       handlerErrors: this.handlerErrors,
@@ -830,6 +841,8 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
       }
       // else: authentication in flight, or waiting for the relay's challenge.
     } else if (prefix === 'rate-limited') {
+      this.rateLimitedCount++;
+      this.lastRateLimitedAt = this.now();
       this.scheduleSubRetry(sub);
     } else {
       sub.status = 'closed';
@@ -847,6 +860,7 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
     if (active < this.maxSubscriptions) {
       this.log.info({ maxSubscriptions: active }, 'learned relay REQ ceiling');
       this.maxSubscriptions = active;
+      this.learnedMaxSubscriptions = active;
       this.emitStatus();
     }
     return true;

@@ -9,7 +9,9 @@ import { finalizeEvent } from 'nostr-tools/pure';
 import type { Runtime } from '../runtime.js';
 import type { NostrEvent } from '../nostr/types.js';
 import { BackfillJobs, type BackfillJob } from './backfill-jobs.js';
+import type { LearnedCapabilities } from './capabilities.js';
 import { IngestDaemon, type ScopeHealth, type SwitchRecord } from './daemon.js';
+import type { OwnershipReport } from './ownership.js';
 import type { OutcomeCounts } from './outcomes.js';
 import type { IngestPipeline } from './pipeline.js';
 import { RelayConnection, type AuthSigner, type RelayState } from './relay-connection.js';
@@ -22,6 +24,10 @@ export interface IngestReport {
   scopes: ScopeHealth[];
   switches: SwitchRecord[];
   repairs: ReturnType<IngestDaemon['health']>['repairs'];
+  /** Which relays this daemon owns and which other daemons own (shared Postgres). */
+  ownership: OwnershipReport;
+  /** Per relay: what is known of its behaviour (relays.learned). */
+  learned: Record<string, LearnedCapabilities>;
   queue: { buffered: number; pendingBatches: number };
   /** Signature verification: backend (native or wasm) and worker pool load. */
   verification: IngestPipeline['verification'];
@@ -75,6 +81,8 @@ export class IngestService {
       scopes: health.scopes,
       switches: health.switches,
       repairs: health.repairs,
+      ownership: health.ownership,
+      learned: health.learned,
       queue: this.pipeline.depth,
       verification: this.pipeline.verification,
       outcomes: this.pipeline.counts,
@@ -91,8 +99,9 @@ export class IngestService {
   readiness(maxLagSeconds: number): ReadinessProblem[] {
     const problems: ReadinessProblem[] = [];
     for (const scope of this.daemon.health().scopes) {
-      if (scope.servedBy.length === 0) problems.push({ scope: scope.scope, problem: 'no connected relay is serving this scope' });
-      else if (scope.batched) continue;
+      if (scope.servedBy.length === 0 && scope.servedElsewhere.length === 0) {
+        problems.push({ scope: scope.scope, problem: 'no connected relay is serving this scope (here or in another daemon)' });
+      } else if (scope.batched) continue;
       else if (scope.lagSeconds === null) problems.push({ scope: scope.scope, problem: 'no coverage recorded yet' });
       else if (scope.lagSeconds > maxLagSeconds) {
         problems.push({ scope: scope.scope, problem: `lag ${scope.lagSeconds}s exceeds ${maxLagSeconds}s` });
@@ -136,6 +145,8 @@ export async function startIngest(runtime: Runtime): Promise<IngestService> {
     initialLookbackSeconds: config.ingestInitialLookbackSeconds,
     fallbackAfterMs: config.fallbackAfterSeconds * 1000,
     handBackAfterMs: config.handBackAfterSeconds * 1000,
+    ownershipIntervalMs: config.ingestOwnershipIntervalSeconds * 1000,
+    openLockSession: () => runtime.database.session(),
     connect,
   });
   await daemon.start();
@@ -152,6 +163,10 @@ export async function startIngest(runtime: Runtime): Promise<IngestService> {
       return { connection: own, release: () => own.stop() };
     },
   });
-  log.info({ relays: relaySet.primaries.length, fallbacks: relaySet.fallbacks.length, scopes: Object.keys(relaySet.scopes) }, 'ingest started');
+  const { owned, ownedElsewhere } = daemon.health().ownership;
+  log.info(
+    { relays: relaySet.primaries.length, fallbacks: relaySet.fallbacks.length, scopes: Object.keys(relaySet.scopes), owned, ownedElsewhere },
+    'ingest started',
+  );
   return new IngestService(daemon, pipeline, relaySet, backfill);
 }

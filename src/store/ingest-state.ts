@@ -6,6 +6,9 @@ import { sql } from 'drizzle-orm';
 import { query, type Queryable } from '../db/client.js';
 import { mergeRanges, type Range } from '../ingest/coverage.js';
 
+/** jsonb arrives parsed from postgres.js and as text from some paths: accept both. */
+const parseJson = (v: unknown): unknown => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
+
 export interface CoverageRow extends Range {
   relay: string;
   scope: string;
@@ -81,8 +84,7 @@ export async function loadRelayLearned(db: Queryable, url: string): Promise<{ le
   const rows = await query<{ learned: unknown; nip11: unknown }>(db, sql`SELECT learned, nip11 FROM relays WHERE url = ${url}`);
   const row = rows[0];
   if (!row) return null;
-  const parse = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
-  return { learned: (parse(row.learned) ?? {}) as Record<string, unknown>, nip11: parse(row.nip11) };
+  return { learned: (parseJson(row.learned) ?? {}) as Record<string, unknown>, nip11: parseJson(row.nip11) };
 }
 
 /** Merges keys into `relays.learned` without touching the rest of the row (created if missing). */
@@ -90,4 +92,16 @@ export async function mergeRelayLearned(db: Queryable, url: string, learned: Rec
   await db.execute(sql`
     INSERT INTO relays (url, learned, updated_at) VALUES (${url}, ${JSON.stringify(learned)}::jsonb, now())
     ON CONFLICT (url) DO UPDATE SET learned = relays.learned || excluded.learned, updated_at = now()`);
+}
+
+export interface RelaySummary {
+  url: string;
+  status: string;
+  learned: Record<string, unknown>;
+}
+
+/** Every known relay's status (as its owner last wrote it) and learned values. */
+export async function loadRelays(db: Queryable): Promise<RelaySummary[]> {
+  const rows = await query<{ url: string; status: string; learned: unknown }>(db, sql`SELECT url, status, learned FROM relays ORDER BY url`);
+  return rows.map((r) => ({ url: r.url, status: r.status, learned: (parseJson(r.learned) ?? {}) as Record<string, unknown> }));
 }

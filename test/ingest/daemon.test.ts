@@ -76,6 +76,8 @@ async function startDaemon(database: TestDatabase, relaySet: RelaySet, verifier:
     pipeline,
     relaySet,
     log,
+    openLockSession: () => database.session(),
+    ownershipIntervalMs: 200,
     connect: (url) =>
       new RelayConnection({
         url,

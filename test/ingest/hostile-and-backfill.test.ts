@@ -80,6 +80,7 @@ describe.each(engines)('hostile relay on %s', (driver) => {
       pipeline,
       relaySet: parseRelaySet({ primaries: [hostile.url], scopes: { comments: { filter: { kinds: [1111] } } } }, 'test'),
       log,
+      openLockSession: () => database.session(),
       connect: (url) => new RelayConnection({ url, log, maxFrameBytes: 524_288 }),
       initialLookbackSeconds: 3600,
       tickMs: 100,

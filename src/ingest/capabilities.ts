@@ -1,0 +1,71 @@
+/**
+ * What the daemon learns about a relay, from its NIP-11 document and from how it behaves, kept in
+ * `relays.learned` (jsonb) so a restart sizes requests right before NIP-11 arrives (or when it
+ * never does). Pure: parsing, sizing, and what an observation adds.
+ */
+import { z } from 'zod';
+
+/** Each field is dropped when unreadable: a bad value in the database must not stop ingest. */
+const learnedSchema = z.object({
+  /** NIP-11 `limitation.max_limit` (advertised). */
+  maxLimit: z.number().int().positive().nullable().optional().catch(undefined),
+  /** NIP-11 `limitation.max_subscriptions` (advertised). */
+  maxSubscriptions: z.number().int().positive().nullable().optional().catch(undefined),
+  supportsNip77: z.boolean().optional().catch(undefined),
+  /** The page size the relay really serves: it returned no more than this while holding more. */
+  pageSize: z.number().int().positive().optional().catch(undefined),
+  pageSizeLearnedAt: z.string().optional().catch(undefined),
+  /** false: a page came back with events newer than its `until` (never paged backwards again). */
+  respectsUntil: z.boolean().optional().catch(undefined),
+  untilCheckedAt: z.string().optional().catch(undefined),
+  /** REQ ceiling learned from a CLOSED naming it. */
+  reqCeiling: z.number().int().positive().optional().catch(undefined),
+  /** A CLOSED `auth-required:` was seen. */
+  authRequired: z.boolean().optional().catch(undefined),
+  /** CLOSED `rate-limited:` replies: how many, and the last one. */
+  rateLimited: z.object({ count: z.number().int().nonnegative(), lastAt: z.string() }).optional().catch(undefined),
+});
+
+export type LearnedCapabilities = z.infer<typeof learnedSchema>;
+
+export function parseLearned(value: unknown): LearnedCapabilities {
+  const parsed = learnedSchema.safeParse(typeof value === 'object' && value !== null ? value : {});
+  if (!parsed.success) return {};
+  return Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined)) as LearnedCapabilities;
+}
+
+/** The page size to ask: the caller's, no larger than the advertised or the observed limit. */
+export function pageLimitFor(requested: number, learned: LearnedCapabilities): number {
+  return Math.max(1, Math.min(requested, learned.maxLimit ?? Infinity, learned.pageSize ?? Infinity));
+}
+
+/** The REQ ceiling to start with, or null for the connection's default. */
+export function reqCeilingFor(learned: LearnedCapabilities): number | null {
+  const ceiling = Math.min(learned.reqCeiling ?? Infinity, learned.maxSubscriptions ?? Infinity);
+  return Number.isFinite(ceiling) ? ceiling : null;
+}
+
+/**
+ * The relay's real page size from one backward paging over a range, or null without evidence: its
+ * largest page was smaller than asked although the range held more events than that page.
+ */
+export function observedPageSize(asked: number, largestPage: number, eventsInRange: number): number | null {
+  return largestPage > 0 && largestPage < asked && eventsInRange > largestPage ? largestPage : null;
+}
+
+/** What the connection's counters add to what was known (null: nothing new). */
+export function connectionLearning(
+  learned: LearnedCapabilities,
+  observed: { reqCeiling: number | null; authRequired: boolean; rateLimitedSince: number; lastRateLimitedAt: number | null },
+): Partial<LearnedCapabilities> | null {
+  const patch: Partial<LearnedCapabilities> = {};
+  if (observed.reqCeiling !== null && observed.reqCeiling !== learned.reqCeiling) patch.reqCeiling = observed.reqCeiling;
+  if (observed.authRequired && learned.authRequired !== true) patch.authRequired = true;
+  if (observed.rateLimitedSince > 0) {
+    patch.rateLimited = {
+      count: (learned.rateLimited?.count ?? 0) + observed.rateLimitedSince,
+      lastAt: new Date(observed.lastRateLimitedAt ?? Date.now()).toISOString(),
+    };
+  }
+  return Object.keys(patch).length > 0 ? patch : null;
+}
