@@ -28,7 +28,7 @@ import type { Filter } from 'nostr-tools/filter';
 import { query, type AppDatabase, type DedicatedSession } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { loadCoverage, loadRelays, recordCoverage, mergeRelayLearned, saveRelayState } from '../store/ingest-state.js';
-import { backfill } from './backfill.js';
+import { backfill, RelayIgnoresUntilError } from './backfill.js';
 import { connectionLearning, parseLearned, reqCeilingFor, type LearnedCapabilities } from './capabilities.js';
 import { coveredUntil, holes, mergeRanges, type Range } from './coverage.js';
 import { fetchRelayInformation, limitsOf, type RelayLimits } from './nip11.js';
@@ -118,6 +118,8 @@ export class IngestDaemon {
   private repairing: Promise<void> | null = null;
   private readonly stopping = new AbortController();
   private lastRepairAt = 0;
+  /** Holes already reported as impossible to repair (relay ignores `until`). */
+  private readonly unrepairable = new Set<string>();
   readonly repairs: Array<{ at: string; relay: string; scope: string; hole: Range; events: number; error?: string }> = [];
   /** Batched scopes: keys in use and when they were last refreshed. */
   private readonly batchState = new Map<string, { batches: string[][]; keys: string; refreshedAt: number }>();
@@ -461,8 +463,8 @@ export class IngestDaemon {
       const scope = this.o.relaySet.scopes[scopeName];
       const connection = this.connections.get(relay);
       if (!scope || scope.batch || !connection || connection.state().status !== 'connected') continue;
-      // A relay that ignores `until` cannot be paged backwards: its holes stay reported.
-      if (this.learned.get(relay)?.respectsUntil === false) continue;
+      const holeId = `${key}${SEP}${gap.since}`;
+      if (this.unrepairable.has(holeId)) continue;
       const record = { at: new Date().toISOString(), relay, scope: scopeName, hole: gap, events: 0 } as (typeof this.repairs)[number];
       this.o.log.info({ relay, scope: scopeName, hole: gap }, 'repairing a coverage hole');
       this.repairing = backfill(
@@ -484,15 +486,24 @@ export class IngestDaemon {
         })
         .catch((error: unknown) => {
           record.error = (error as Error).message;
-          this.o.log.warn({ err: error, relay, scope: scopeName }, 'hole repair failed; will retry');
+          // A relay that ignores `until` (and offers no NIP-77) cannot fill it: reported once, left.
+          if (error instanceof RelayIgnoresUntilError) {
+            this.unrepairable.add(holeId);
+            this.learned.set(relay, { ...this.learned.get(relay), respectsUntil: false });
+            this.o.log.warn({ relay, scope: scopeName, hole: gap }, 'coverage hole left: the relay ignores "until"');
+          } else this.o.log.warn({ err: error, relay, scope: scopeName }, 'hole repair failed; will retry');
         })
         .finally(() => {
-          this.repairs.push(record);
-          if (this.repairs.length > 100) this.repairs.shift();
+          this.pushRepair(record);
           this.repairing = null;
         });
       return;
     }
+  }
+
+  private pushRepair(record: IngestDaemon['repairs'][number]): void {
+    this.repairs.push(record);
+    if (this.repairs.length > 100) this.repairs.shift();
   }
 
   /** Re-reads the keys of batched scopes when due, and resubscribes where they changed. */

@@ -1,14 +1,15 @@
 /**
- * Ingest test helpers: signed web comments (NIP-22, kind 1111 on a clawstr subclaw) and a pipeline
- * over a test database with small batches, as backfill and hostile-relay tests use them.
+ * Ingest test helpers: signed web comments (NIP-22, kind 1111 on a clawstr subclaw), a pipeline
+ * over a test database with small batches, and a polling wait (behaviour, never timing: the
+ * deadline is generous for loaded machines).
  */
 import { finalizeEvent } from 'nostr-tools/pure';
-import { IngestPipeline } from '../../src/ingest/pipeline.js';
+import type { Database } from '../../src/db/client.js';
+import { IngestPipeline, type PipelineOptions } from '../../src/ingest/pipeline.js';
 import type { Logger } from '../../src/log.js';
 import type { NostrEvent } from '../../src/nostr/types.js';
 import type { VerifyPool } from '../../src/nostr/verify-pool.js';
 import { secretKeys } from '../fixtures/hand-built.js';
-import type { TestDatabase } from './engines.js';
 import { testNormalizeOptions } from './store.js';
 
 /** Event `n` at `createdAt`: a web comment for kind 1111, tagless for other kinds. */
@@ -17,16 +18,40 @@ export function note(n: number, createdAt: number, kind = 1111, key: keyof typeo
   return finalizeEvent({ kind, created_at: createdAt, tags, content: `event ${n}` }, secretKeys[key]) as NostrEvent;
 }
 
-export function pipelineFor(database: TestDatabase, verifier: VerifyPool, log: Logger): IngestPipeline {
+/** A pipeline over `database` (any handle: tests sharing one server open several). */
+export function testPipeline(
+  database: Pick<Database, 'db' | 'writer' | 'recover'>,
+  verifier: VerifyPool,
+  log: Logger,
+  overrides: Partial<PipelineOptions> = {},
+): IngestPipeline {
   return new IngestPipeline({
     db: database.db,
     writeDb: database.writer,
+    onDatabaseError: (error) => database.recover(error),
     verifier,
     normalizeOptions: testNormalizeOptions,
-    batchSize: 200,
+    batchSize: 100,
     maxBatchDelayMs: 20,
     maxFutureSeconds: 900,
-    maxEventBytes: 4096,
+    maxEventBytes: 262_144,
     log,
+    ...overrides,
   });
+}
+
+/** The backfill and hostile-relay tests' pipeline: larger batches, small events. */
+export function pipelineFor(database: Pick<Database, 'db' | 'writer' | 'recover'>, verifier: VerifyPool, log: Logger): IngestPipeline {
+  return testPipeline(database, verifier, log, { batchSize: 200, maxEventBytes: 4096 });
+}
+
+/** Polls `condition` until it holds; each poll may take 2 s at most (a lost connection must not hang it). */
+export async function waitFor(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const poll = Promise.resolve().then(condition).catch(() => false);
+    if (await Promise.race([poll, new Promise<boolean>((r) => setTimeout(() => r(false), 2000))])) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }

@@ -20,7 +20,7 @@ import { handBuiltEvents, world, secretKeys } from '../fixtures/hand-built.js';
 import postgres from 'postgres';
 import { adminUrl, createTestDatabase, engines, type TestDatabase } from '../helpers/engines.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-import { testNormalizeOptions } from '../helpers/store.js';
+import { testPipeline } from '../helpers/ingest.js';
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 // Real relays, reconnect backoff and fallback timers: a loaded CI machine needs more than 60 s.
@@ -57,20 +57,7 @@ interface Running {
 
 async function startDaemon(database: TestDatabase, relaySet: RelaySet, verifier: VerifyPool): Promise<Running> {
   const db = database.db;
-  const pipeline = new IngestPipeline({
-    db,
-    writeDb: database.writer,
-    onDatabaseError: (error) => database.recover(error),
-    verifier,
-    normalizeOptions: testNormalizeOptions,
-    batchSize: 100,
-    maxBatchDelayMs: 20,
-    maxFutureSeconds: 900,
-    maxEventBytes: 262_144,
-    retryDelayMs: 100,
-    operationTimeoutMs: 10_000,
-    log,
-  });
+  const pipeline = testPipeline(database, verifier, log, { retryDelayMs: 100, operationTimeoutMs: 10_000 });
   const daemon = new IngestDaemon({
     db,
     pipeline,
