@@ -4,11 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpusPath } from './fixtures/corpus.js';
+import { freePort } from './helpers/daemon-process.js';
 import { createTestDatabase, engines, type TestDatabase } from './helpers/engines.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -32,16 +32,6 @@ function cli(args: string[], env: Record<string, string>, stdin?: string): Promi
     child.on('error', fail);
     child.on('close', (code) => done({ code, stdout, stderr }));
     child.stdin.end(stdin ?? '');
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
   });
 }
 

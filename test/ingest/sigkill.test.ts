@@ -3,11 +3,10 @@
  * holds for the scope ends in the cache exactly once. On PGlite this also checks that the data
  * directory survives an abrupt kill.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { finalizeEvent } from 'nostr-tools/pure';
@@ -16,18 +15,7 @@ import type { NostrEvent } from '../../src/nostr/types.js';
 import { secretKeys } from '../fixtures/hand-built.js';
 import { createTestDatabase, engines, type TestDatabase } from '../helpers/engines.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-
-const root = resolve(import.meta.dirname, '../..');
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
+import { ingestReport, startIngest } from '../helpers/daemon-process.js';
 
 function comment(n: number, createdAt: number): NostrEvent {
   return finalizeEvent(
@@ -39,32 +27,6 @@ function comment(n: number, createdAt: number): NostrEvent {
     },
     secretKeys[n % 2 ? 'alice' : 'bob'],
   ) as NostrEvent;
-}
-
-interface Daemon {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<number | null>;
-}
-
-async function startIngest(env: Record<string, string>): Promise<Daemon> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'ingest'], {
-    cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
-  return { child, port, exited };
-}
-
-async function ingestReport(d: Daemon): Promise<{ outcomes: { accepted: number }; scopes: Array<{ coveredUntil: number | null }> } | null> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${d.port}/health/ingest`, { signal: AbortSignal.timeout(2000) });
-    return response.ok ? ((await response.json()) as never) : null;
-  } catch {
-    return null;
-  }
 }
 
 async function waitFor<T>(probe: () => Promise<T | null | false>, what: string, timeoutMs = 90_000): Promise<T> {
