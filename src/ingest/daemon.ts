@@ -161,7 +161,7 @@ export class IngestDaemon {
       openSession: this.o.openLockSession,
       log: this.o.log,
       onLost: (relays) => {
-        for (const url of relays) this.dropRelay(url);
+        for (const url of relays) void this.dropRelay(url, 'lock session lost');
       },
     });
   }
@@ -215,7 +215,8 @@ export class IngestDaemon {
     if (this.stopped) return Promise.resolve();
     this.sweeping ??= (async () => {
       const change = await this.ownership.sweep(this.allRelays());
-      for (const url of change.lost) this.dropRelay(url);
+      for (const url of change.lost) void this.dropRelay(url, 'ownership lost');
+      for (const url of change.surplus) if (!this.stopped) await this.handOver(url);
       try {
         await this.reloadCoverage((relay) => !this.ownership.owns(relay));
         await this.refreshRelays();
@@ -250,15 +251,24 @@ export class IngestDaemon {
     }
   }
 
-  /** Stops serving a relay whose lock is gone: no REQ, no connection, no coverage write. */
-  private dropRelay(url: string): void {
+  /** Stops serving a relay (its lock is gone, or about to be released): no REQ, no connection. */
+  private dropRelay(url: string, reason: string): Promise<void> {
     for (const [key, sub] of this.subscriptions) if (sub.relay === url) this.subscriptions.delete(key);
     const connection = this.connections.get(url);
     this.connections.delete(url);
-    if (connection) {
-      this.o.log.warn({ relay: url }, 'stopped serving a relay this daemon no longer owns');
-      connection.stop().catch(() => {});
-    }
+    if (!connection) return Promise.resolve();
+    this.o.log.warn({ relay: url, reason }, 'stopped serving a relay');
+    return connection.stop().catch(() => {});
+  }
+
+  /**
+   * Gives a relay up for an even split: stop reading it, commit what it sent (coverage included,
+   * the lock still held), then release the lock for another daemon to take at its next sweep.
+   */
+  private async handOver(url: string): Promise<void> {
+    await this.dropRelay(url, 'handed over to another daemon (fair share)');
+    await this.o.pipeline.flush();
+    await this.ownership.release([url]);
   }
 
   /** Replaces the in-memory coverage of the relays selected with what the database holds. */

@@ -5,16 +5,28 @@
  * daemon that dies (its session ends, its locks with it) are taken over at the next sweep of
  * another. A lost session means every lock is lost: the daemon stops serving until it re-acquires.
  *
+ * Work is spread: each daemon announces itself with a shared presence lock, and takes relays only
+ * up to its fair share (relays / daemons alive, rounded up). When a daemon joins, the others find
+ * themselves above their share and hand the surplus over (the daemon drains a relay before its
+ * lock is released), so the newcomer takes it at its next sweep.
+ *
  * On PGlite there is one process and one session: every lock is granted, nothing is ever lost,
  * through the same code path.
  */
 import type { DedicatedSession, Queryable } from '../db/client.js';
 import type { Logger } from '../log.js';
-import { holdsRelayLock, relayLockHolders, relayLockKey, releaseRelayLocks, tryRelayLocks } from '../store/locks.js';
+import { announceDaemon, holdsRelayLock, relayLockHolders, relayLockKey, releaseRelayLocks, tryRelayLocks } from '../store/locks.js';
 
 export interface OwnershipChange {
   acquired: string[];
   lost: string[];
+  /** Relays owned above the fair share: the daemon drains them, then calls release(). */
+  surplus: string[];
+}
+
+/** The most relays (lock keys) one daemon should own for an even split. */
+export function fairShare(keys: number, daemons: number): number {
+  return Math.ceil(keys / Math.max(1, daemons));
 }
 
 export interface OwnershipReport {
@@ -26,6 +38,9 @@ export interface OwnershipReport {
   unowned: string[];
   /** Backend pid of this daemon's lock session, null while it has none. */
   sessionPid: number | null;
+  /** Daemons alive on this database (at the last sweep), and the share each should own. */
+  daemons: number;
+  fairShare: number;
   lastSweepAt: string | null;
   lastError: string | null;
   /** Times the lock session was lost (every lock with it). */
@@ -46,6 +61,8 @@ export class RelayOwnership {
   private readonly held = new Map<number, string[]>();
   private elsewhere: string[] = [];
   private unowned: string[] = [];
+  private daemons = 1;
+  private share = 0;
   private lastSweepAt: string | null = null;
   private lastError: string | null = null;
   private sessionsLost = 0;
@@ -66,10 +83,14 @@ export class RelayOwnership {
    * are held by other sessions. Never throws: a failing session counts as lost.
    */
   async sweep(wanted: string[]): Promise<OwnershipChange> {
-    const change: OwnershipChange = { acquired: [], lost: [] };
+    const change: OwnershipChange = { acquired: [], lost: [], surplus: [] };
     if (this.closed) return change;
     try {
-      const session = (this.session ??= this.open());
+      if (!this.session) {
+        this.session = this.open();
+        await announceDaemon(this.session.db);
+      }
+      const session = this.session;
       const holders = await relayLockHolders(session.db);
       if (this.pid !== null && holders.pid !== this.pid) throw new Error('lock session replaced');
       this.pid = holders.pid;
@@ -85,11 +106,16 @@ export class RelayOwnership {
         byKey.set(key, [...(byKey.get(key) ?? []), url]);
       }
       const others = new Set(holders.others);
-      const candidates = [...byKey.keys()].filter((k) => !this.held.has(k) && !others.has(k));
+      this.daemons = Math.max(1, holders.daemons);
+      this.share = fairShare(byKey.size, this.daemons);
+      const room = this.share - this.held.size;
+      const candidates = [...byKey.keys()].filter((k) => !this.held.has(k) && !others.has(k)).slice(0, Math.max(0, room));
       for (const key of await tryRelayLocks(session.db, candidates)) {
         this.held.set(key, byKey.get(key)!);
         change.acquired.push(...byKey.get(key)!);
       }
+      // Above the share (a daemon joined): the last relays in the wanted order go (fallbacks first).
+      if (room < 0) change.surplus = [...byKey].filter(([k]) => this.held.has(k)).slice(room).flatMap(([, urls]) => urls);
       this.elsewhere = [...byKey].filter(([k]) => others.has(k)).flatMap(([, urls]) => urls);
       this.unowned = [...byKey].filter(([k]) => !others.has(k) && !this.held.has(k)).flatMap(([, urls]) => urls);
       this.lastError = null;
@@ -112,6 +138,22 @@ export class RelayOwnership {
   async fence(tx: Queryable, url: string): Promise<boolean> {
     if (!this.owns(url) || this.pid === null) return false;
     return holdsRelayLock(tx, relayLockKey(url), this.pid);
+  }
+
+  /** Releases the locks of relays this daemon has drained (handed over for an even split). */
+  async release(urls: string[]): Promise<void> {
+    const keys = [...new Set(urls.map(relayLockKey))].filter((k) => this.held.has(k));
+    if (!this.session || keys.length === 0) return;
+    for (const key of keys) this.held.delete(key);
+    try {
+      await releaseRelayLocks(this.session.db, keys);
+    } catch (error) {
+      // The session is in doubt: end it (every lock goes with it) rather than guess what it holds.
+      this.o.log.error({ err: error }, 'relay ownership: unlock failed; lock session dropped');
+      this.o.onLost(this.dropSession());
+      return;
+    }
+    this.o.log.info({ relays: urls, daemons: this.daemons, fairShare: this.share }, 'relay ownership handed over');
   }
 
   /** Releases every lock and closes the session (graceful shutdown). */
@@ -138,6 +180,8 @@ export class RelayOwnership {
       ownedElsewhere: relays.filter((u) => this.elsewhere.includes(u)),
       unowned: relays.filter((u) => this.unowned.includes(u)),
       sessionPid: this.pid,
+      daemons: this.daemons,
+      fairShare: this.share,
       lastSweepAt: this.lastSweepAt,
       lastError: this.lastError,
       sessionsLost: this.sessionsLost,

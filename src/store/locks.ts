@@ -2,7 +2,8 @@
  * Advisory locks. Keys are arbitrary and fixed. One writer lock (single bigint key): every batch
  * and every rebuild hold it. Relay ownership uses the two-int form in its own namespace (classid =
  * RELAY_LOCK_NAMESPACE, objid = a hash of the relay URL), which pg_locks lists with objsubid 2, so
- * it can never collide with the single-key locks (objsubid 1).
+ * it can never collide with the single-key locks (objsubid 1). Every daemon also holds one shared
+ * presence lock (DAEMON_PRESENCE_NAMESPACE, 0), so any of them can count the daemons alive.
  */
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
@@ -10,6 +11,7 @@ import { query, type Queryable } from '../db/client.js';
 
 export const WRITER_LOCK_KEY = 7_236_002;
 export const RELAY_LOCK_NAMESPACE = 7_236_003;
+export const DAEMON_PRESENCE_NAMESPACE = 7_236_004;
 
 /**
  * The lock key of a relay URL: the first 31 bits of its SHA-256, stable across processes and
@@ -35,9 +37,21 @@ export async function releaseRelayLocks(session: Queryable, keys: number[]): Pro
   for (const key of keys) await session.execute(sql`SELECT pg_advisory_unlock(${RELAY_LOCK_NAMESPACE}, ${key})`);
 }
 
-/** Who holds relay locks right now, seen from `session`: its backend pid, its own keys, other sessions' keys. */
-export async function relayLockHolders(session: Queryable): Promise<{ pid: number; mine: number[]; others: number[] }> {
-  const [me] = await query<{ pid: number | string }>(session, sql`SELECT pg_backend_pid() AS pid`);
+/** Marks this session as a live daemon (shared: never waits, every daemon holds it at once). */
+export async function announceDaemon(session: Queryable): Promise<void> {
+  await session.execute(sql`SELECT pg_advisory_lock_shared(${DAEMON_PRESENCE_NAMESPACE}, 0)`);
+}
+
+/**
+ * Who holds relay locks right now, seen from `session`: its backend pid, its own keys, other
+ * sessions' keys, and how many daemons are alive (sessions holding the presence lock).
+ */
+export async function relayLockHolders(session: Queryable): Promise<{ pid: number; mine: number[]; others: number[]; daemons: number }> {
+  const [me] = await query<{ pid: number | string; daemons: number | string }>(
+    session,
+    sql`SELECT pg_backend_pid() AS pid, (SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory'
+          AND classid = ${DAEMON_PRESENCE_NAMESPACE} AND objid = 0 AND objsubid = 2 AND granted) AS daemons`,
+  );
   const pid = Number(me?.pid);
   const rows = await query<{ key: number | string; holder: number | string }>(
     session,
@@ -48,6 +62,7 @@ export async function relayLockHolders(session: Queryable): Promise<{ pid: numbe
     pid,
     mine: rows.filter((r) => Number(r.holder) === pid).map((r) => Number(r.key)),
     others: rows.filter((r) => Number(r.holder) !== pid).map((r) => Number(r.key)),
+    daemons: Number(me?.daemons ?? 1),
   };
 }
 

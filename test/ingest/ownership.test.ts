@@ -176,10 +176,13 @@ describe.each(engines.filter((e) => e === 'postgres'))('daemons sharing one %s d
     running.push(a, b);
     await Promise.all([a.daemon.start(), b.daemon.start()]);
 
-    // Each relay owned by exactly one daemon, and each sees the other's relays as owned elsewhere.
+    // Each relay owned by exactly one daemon, two each (the fair share), and each sees the other's
+    // relays as owned elsewhere.
     await waitFor(() => {
       const [ha, hb] = [a.daemon.health().ownership, b.daemon.health().ownership];
       return (
+        ha.owned.length === 2 &&
+        hb.owned.length === 2 &&
         [...ha.owned, ...hb.owned].sort().join() === [...all].sort().join() &&
         [...ha.ownedElsewhere].sort().join() === [...hb.owned].sort().join() &&
         [...hb.ownedElsewhere].sort().join() === [...ha.owned].sort().join()
@@ -199,7 +202,8 @@ describe.each(engines.filter((e) => e === 'postgres'))('daemons sharing one %s d
     await waitFor(() => [a, b].every((r) => r.daemon.health().scopes.every((s) => s.servedBy.length + s.servedElsewhere.length > 0)), 'scope served');
 
     // The daemon owning more primaries stops; what is published meanwhile must not be lost.
-    const [leaving, staying] = owned(a).length >= owned(b).length ? [a, b] : [b, a];
+    const primaryCount = (r: Running) => owned(r).filter((url) => url !== relays[3]!.url).length;
+    const [leaving, staying] = primaryCount(a) >= primaryCount(b) ? [a, b] : [b, a];
     await leaving.daemon.stop();
     running.splice(running.indexOf(leaving), 1);
     const during = await publishEach(primaries, 10, 'during');
@@ -211,7 +215,7 @@ describe.each(engines.filter((e) => e === 'postgres'))('daemons sharing one %s d
     await waitFor(() => coveredWithoutHole(database, primaries, lastAt), 'coverage without a hole on every relay');
   });
 
-  it('take the relays of a daemon killed with SIGKILL over, without a hole', async () => {
+  it('share the relays with a daemon process, and take its relays over when it is killed with SIGKILL, without a hole', async () => {
     database = await createTestDatabase(driver);
     relays.push(await startTestRelay(), await startTestRelay());
     const file = join(mkdtempSync(join(tmpdir(), 'nc-own-')), 'relays.json');
@@ -230,9 +234,13 @@ describe.each(engines.filter((e) => e === 'postgres'))('daemons sharing one %s d
     const b = daemonOn(database, parseRelaySet({ primaries: relays.map((r) => r.url), scopes }, 'test'), verifier);
     running.push(b);
     await b.daemon.start();
-    expect(owned(b)).toEqual([]);
-    expect(b.daemon.health().ownership.ownedElsewhere.sort()).toEqual(relays.map((r) => r.url).sort());
-    expect(b.daemon.health().relays).toEqual([]);
+    // The child held both; with two daemons alive it hands one over.
+    await waitFor(async () => {
+      const child_ = (await ingestReport(child))?.ownership;
+      const mine = b.daemon.health().ownership;
+      return child_?.owned.length === 1 && mine.owned.length === 1 && mine.ownedElsewhere.join() === child_.owned.join();
+    }, 'one relay each');
+    expect(b.daemon.health().relays.map((r) => r.url)).toEqual(owned(b));
 
     const first = await publishEach(relays, 10, 'child');
     await waitFor(async () => (await storedCount(database)) === first.length, 'events stored by the child');
@@ -243,7 +251,6 @@ describe.each(engines.filter((e) => e === 'postgres'))('daemons sharing one %s d
     const after = await publishEach(relays, 10, 'after-kill');
     const total = first.length + during.length + after.length;
     await waitFor(async () => (await storedCount(database)) === total, 'every event stored');
-    expect(b.pipeline.counts.accepted).toBe(during.length + after.length);
     const lastAt = Math.max(...after.map((e) => e.created_at));
     await waitFor(() => coveredWithoutHole(database, relays, lastAt), 'coverage without a hole');
   });

@@ -1,0 +1,67 @@
+/** The pure rules behind learned relay behaviour and relay ownership. */
+import { describe, expect, it } from 'vitest';
+import { connectionLearning, observedPageSize, pageLimitFor, parseLearned, reqCeilingFor } from '../../src/ingest/capabilities.js';
+import { fairShare } from '../../src/ingest/ownership.js';
+import { relayLockKey } from '../../src/store/locks.js';
+
+describe('learned capabilities', () => {
+  it('reads what it can from stored values and drops what it cannot', () => {
+    expect(parseLearned({ pageSize: 5, respectsUntil: false, reqCeiling: 'ten', maxLimit: null, other: 1 })).toEqual({
+      pageSize: 5,
+      respectsUntil: false,
+      maxLimit: null,
+    });
+    expect(parseLearned(null)).toEqual({});
+    expect(parseLearned('{"pageSize": 5}')).toEqual({});
+  });
+
+  it('asks pages no larger than the advertised or the observed limit', () => {
+    expect(pageLimitFor(500, {})).toBe(500);
+    expect(pageLimitFor(500, { maxLimit: 100 })).toBe(100);
+    expect(pageLimitFor(500, { maxLimit: 100, pageSize: 5 })).toBe(5);
+    expect(pageLimitFor(3, { pageSize: 5 })).toBe(3);
+  });
+
+  it('starts under the lowest known REQ ceiling', () => {
+    expect(reqCeilingFor({})).toBeNull();
+    expect(reqCeilingFor({ maxSubscriptions: 10 })).toBe(10);
+    expect(reqCeilingFor({ maxSubscriptions: 10, reqCeiling: 3 })).toBe(3);
+  });
+
+  it('learns a page size only from a page smaller than asked while the range held more', () => {
+    expect(observedPageSize(50, 5, 38)).toBe(5);
+    // Everything fitted in one page: the relay may serve more.
+    expect(observedPageSize(50, 7, 7)).toBeNull();
+    // Pages as large as asked say nothing about a ceiling above them.
+    expect(observedPageSize(5, 5, 38)).toBeNull();
+    expect(observedPageSize(50, 0, 0)).toBeNull();
+  });
+
+  it('adds what a connection showed to what was known, and nothing when it showed nothing new', () => {
+    const quiet = { reqCeiling: null, authRequired: false, rateLimitedSince: 0, lastRateLimitedAt: null };
+    expect(connectionLearning({}, quiet)).toBeNull();
+    expect(connectionLearning({ reqCeiling: 2 }, { ...quiet, reqCeiling: 2 })).toBeNull();
+    const at = Date.UTC(2026, 0, 1);
+    expect(
+      connectionLearning({ rateLimited: { count: 4, lastAt: 'x' } }, { reqCeiling: 2, authRequired: true, rateLimitedSince: 2, lastRateLimitedAt: at }),
+    ).toEqual({ reqCeiling: 2, authRequired: true, rateLimited: { count: 6, lastAt: new Date(at).toISOString() } });
+  });
+});
+
+describe('relay ownership rules', () => {
+  it('derives a stable, non-negative 31-bit lock key from the URL', () => {
+    const key = relayLockKey('wss://relay.example.com');
+    expect(key).toBe(relayLockKey('wss://relay.example.com'));
+    expect(key).not.toBe(relayLockKey('wss://relay.example.org'));
+    expect(key).toBeGreaterThanOrEqual(0);
+    expect(key).toBeLessThan(2 ** 31);
+  });
+
+  it('gives each daemon a fair share that together covers every relay', () => {
+    expect(fairShare(4, 1)).toBe(4);
+    expect(fairShare(4, 2)).toBe(2);
+    expect(fairShare(5, 2)).toBe(3);
+    expect(fairShare(2, 3)).toBe(1);
+    expect(fairShare(3, 0)).toBe(3);
+  });
+});
