@@ -28,6 +28,11 @@ recorded as pages commit, so an interrupted backfill resumes where it stopped;
 ranges already covered are skipped. Progress (rate, ETA) goes to stderr, a
 summary per relay and scope to stdout.
 
+Pages ask no more than the page size a relay is known to serve (learned by
+earlier runs, kept in relays.learned). A relay that returns events newer than a
+page's \`until\` cannot be paged backwards: the run fails naming it, and later
+runs refuse to page it (NIP-77 reconciliation is still tried).
+
 With the embedded database (no DATABASE_URL) stop the daemon first: a PGlite data
 directory belongs to one process.
 
@@ -36,7 +41,7 @@ Options:
   --until    end of the range (default: now)
   --relay    relay URL (repeatable; default: the primaries)
   --scope    scope name (repeatable; default: all non-batched scopes)
-  --limit    events per page (default 500; relays may return fewer)
+  --limit    events per page (default 500; lowered to what the relay is known to serve)
   --json     print the summary as JSON`,
   options: {
     since: { type: 'string' },

@@ -41,6 +41,8 @@ const Job = z
         negentropy: z
           .object({ reconciled: z.number(), missing: z.number(), requests: z.number(), fallback: z.string().nullable() })
           .openapi({ description: 'NIP-77: ranges reconciled, missing ids fetched, REQs used, and why paging was used instead' }),
+        pageLimit: z.number().openapi({ description: 'events asked per page: the limit asked, lowered by what the relay is known to serve' }),
+        learned: z.record(z.string(), z.unknown()).openapi({ description: 'what this run learned about the relay (stored in relays.learned)' }),
       }),
     ),
     error: z.string().nullable(),
