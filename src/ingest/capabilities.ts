@@ -5,8 +5,11 @@
  */
 import { z } from 'zod';
 
-/** Each field is dropped when unreadable: a bad value in the database must not stop ingest. */
-const learnedSchema = z.object({
+/**
+ * Each field is dropped when unreadable: a bad value in the database must not stop ingest. Other
+ * keys (NIP-77's `nip77`, kept by backfill) pass through untouched.
+ */
+const learnedSchema = z.looseObject({
   /** NIP-11 `limitation.max_limit` (advertised). */
   maxLimit: z.number().int().positive().nullable().optional().catch(undefined),
   /** NIP-11 `limitation.max_subscriptions` (advertised). */

@@ -5,11 +5,12 @@ import { fairShare } from '../../src/ingest/ownership.js';
 import { relayLockKey } from '../../src/store/locks.js';
 
 describe('learned capabilities', () => {
-  it('reads what it can from stored values and drops what it cannot', () => {
-    expect(parseLearned({ pageSize: 5, respectsUntil: false, reqCeiling: 'ten', maxLimit: null, other: 1 })).toEqual({
+  it('reads what it can from stored values, drops what it cannot, and keeps other keys', () => {
+    expect(parseLearned({ pageSize: 5, respectsUntil: false, reqCeiling: 'ten', maxLimit: null, nip77: { supported: true } })).toEqual({
       pageSize: 5,
       respectsUntil: false,
       maxLimit: null,
+      nip77: { supported: true },
     });
     expect(parseLearned(null)).toEqual({});
     expect(parseLearned('{"pageSize": 5}')).toEqual({});
