@@ -76,7 +76,8 @@ export async function saveRelayState(db: Queryable, r: Partial<RelayRecord> & { 
       nip11 = COALESCE(excluded.nip11, relays.nip11),
       nip11_fetched_at = COALESCE(excluded.nip11_fetched_at, relays.nip11_fetched_at),
       learned = relays.learned || excluded.learned,
-      auth_required = excluded.auth_required,
+      -- A relay once seen demanding AUTH (learned) stays marked, whatever order status writes land in.
+      auth_required = excluded.auth_required OR COALESCE((relays.learned || excluded.learned)->>'authRequired' = 'true', false),
       updated_at = now()`);
 }
 

@@ -204,8 +204,11 @@ describe.each(engines)('learned relay behaviour on %s', (driver) => {
       const state = second.health().relays[0]!;
       return state.status === 'connected' && state.activeSubscriptions === 1 && state.queuedSubscriptions === 2;
     }, 'one REQ open, two queued under the learned ceiling');
-    const [row] = await query<{ auth_required: boolean }>(database.db, sql`SELECT auth_required FROM relays WHERE url = ${relay.url}`);
-    expect(row?.auth_required).toBe(true);
+    // The relays row keeps the auth demand too (status writes are asynchronous: wait for them).
+    await waitFor(async () => {
+      const [row] = await query<{ auth_required: boolean }>(database.db, sql`SELECT auth_required FROM relays WHERE url = ${relay.url}`);
+      return row?.auth_required === true;
+    }, 'auth_required kept');
     expect(second.health().learned[relay.url]).toMatchObject({ reqCeiling: 1, authRequired: true, rateLimited: { count: 1 } });
   });
 });
