@@ -104,7 +104,8 @@ describe.each(engines)('hostile relay on %s', (driver) => {
     } finally {
       await daemon.stop();
     }
-  });
+    // Over 10,000 frames through the real daemon: give a loaded 2-core CI machine room.
+  }, 240_000);
 });
 
 describe.each(engines)('backfill on %s', (driver) => {
