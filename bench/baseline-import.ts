@@ -68,13 +68,13 @@ const DDL = `
 const INSERT = `INSERT INTO ${SCHEMA}.events (event_id, kind, pubkey, created_at, content, tags_json, sig)
   VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) ON CONFLICT (event_id) DO NOTHING`;
 
-interface Sink {
+export interface Sink {
   insert(ev: NostrToolsEvent): Promise<void>;
   count(): Promise<number>;
   close(): Promise<void>;
 }
 
-async function postgresSink(url: string, keepSchema: boolean): Promise<Sink> {
+export async function postgresSink(url: string, keepSchema: boolean): Promise<Sink> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   await sql.unsafe(DDL);
   return {
