@@ -679,7 +679,8 @@ function writeResults(r: {
       '(the server\'s WAL writer and checkpointer are not included). Relay CPU is the replay relay process over the same window.',
     '- (a) and (b) use live `ingest` with INGEST_INITIAL_LOOKBACK_SECONDS reaching past the oldest event: its REQs carry no limit and the replay relay ' +
       "answers them in full, and all relays stream at once, which is the situation the 3-relay duplicate target is about. `backfill` (a', c) pages " +
-      'each scope with `until`, one page in flight, relays and scopes one after another, so duplicates from other relays would only arrive after the first relay is done.',
+      'each scope with `until`, one page in flight, relays and scopes one after another, so duplicates from other relays would only arrive after the first relay is done. ' +
+      'The replay relay has no NIP-77 (it answers NEG-OPEN with a NOTICE), so backfill pages rather than reconciling.',
     '- The relay set is generated: the time-based scopes of relays/default.json, plus `zap-receipts` {kinds:[9735]} and `profiles-deletions` {kinds:[0,5]} ' +
       'as time-based stand-ins for the two batched scopes (keyed by cached posts and authors, refreshed every 5 minutes). "stored" is lower than ' +
       '"unique" by the older profile versions that arrive after a newer one (superseded, not stored).',

@@ -10,6 +10,7 @@
  * - `limit` is honoured per filter; without one every match is sent (unless `maxLimit` clamps, as
  *   a relay's NIP-11 max_limit does). EOSE follows; the subscription then stays open (nothing new
  *   ever arrives) until CLOSE or disconnect.
+ * - No NIP-77: NEG-OPEN gets the NOTICE a relay without it sends, so backfill pages with `until`.
  * - Writes respect backpressure: frames are queued while the socket's buffered bytes stay under a
  *   high-water mark, then the sender waits for `drain`, so memory stays flat at any read rate.
  *
