@@ -264,6 +264,9 @@ async function backfillRange(
     const page = await fetchPage(target, options.pipeline, { ...target.filter, since, until: cursor, limit }, timeoutMs);
     total.pages++;
     total.events += page.events.filter((e) => !(e.created_at === cursor && boundary.has(e.id))).length;
+    // The largest page before this one: the relay's page size as far as this run has seen it. (This
+    // page itself is no evidence: a lone event at the cursor would count as a "full" page.)
+    const seenPageSize = total.observedPageSize;
     total.observedPageSize = Math.max(total.observedPageSize, page.events.length);
     result.largestPage = Math.max(result.largestPage, page.events.length);
     result.eventsInRange += page.events.filter((e) => !(e.created_at === cursor && boundary.has(e.id))).length;
@@ -279,7 +282,7 @@ async function backfillRange(
       // Only the cursor second came back. A page as large as the relay's real page size may hide
       // more events at that second (it returns the same page for every `until` there).
       for (const e of page.events) boundary.add(e.id);
-      const full = page.events.length >= Math.min(limit, total.observedPageSize);
+      const full = page.events.length >= Math.min(limit, seenPageSize > 0 ? seenPageSize : limit);
       let complete = !full;
       if (full && negentropy?.usable) complete = await reconcileRange(target, options, { since: cursor, until: cursor }, total, negentropy);
       if (!complete && full) complete = await resolveDenseSecond(target, options, cursor, boundary, total, limit, timeoutMs);

@@ -30,7 +30,7 @@ import type { Logger } from '../log.js';
 import { loadCoverage, loadRelays, recordCoverage, mergeRelayLearned, saveRelayState } from '../store/ingest-state.js';
 import { backfill, RelayIgnoresUntilError } from './backfill.js';
 import { connectionLearning, parseLearned, reqCeilingFor, type LearnedCapabilities } from './capabilities.js';
-import { coveredUntil, holes, mergeRanges, type Range } from './coverage.js';
+import { coveredUntil, holes, mergeRanges, provenByEose, uncovered, type EoseAnswer, type Range } from './coverage.js';
 import { fetchRelayInformation, limitsOf, type RelayLimits } from './nip11.js';
 import { RelayOwnership, type OwnershipReport } from './ownership.js';
 import type { IngestPipeline } from './pipeline.js';
@@ -74,6 +74,8 @@ interface Subscription {
   filter: Filter;
   /** since of the REQ last sent. */
   reqSince: number | null;
+  /** What that REQ's stored-events answer held so far (until its EOSE). */
+  answer: EoseAnswer;
   live: boolean;
   liveSince: number | null;
   eoseAt: number | null;
@@ -120,6 +122,11 @@ export class IngestDaemon {
   private lastRepairAt = 0;
   /** Holes already reported as impossible to repair (relay ignores `until`). */
   private readonly unrepairable = new Set<string>();
+  /**
+   * Per coverage key, the earliest since a live REQ asked for whose answer did not prove it (a
+   * possibly capped answer): the gap before the first covered range is repaired like a hole.
+   */
+  private readonly wantedSince = new Map<string, number>();
   readonly repairs: Array<{ at: string; relay: string; scope: string; hole: Range; events: number; error?: string }> = [];
   /** Batched scopes: keys in use and when they were last refreshed. */
   private readonly batchState = new Map<string, { batches: string[][]; keys: string; refreshedAt: number }>();
@@ -380,6 +387,7 @@ export class IngestDaemon {
         id,
         filter,
         reqSince: null,
+        answer: { count: 0, oldest: null },
         live: false,
         liveSince: null,
         eoseAt: null,
@@ -392,7 +400,10 @@ export class IngestDaemon {
         // Batched scopes have no time cursor (their key set changes): each REQ asks the keys'
         // history, bounded by the relay's page size, and stays open for live events.
         filters: () => (scope.batch ? [filter] : [{ ...filter, since: this.sinceFor(sub, from) }]),
-        onEvent: (event, bytes) => this.o.pipeline.submit({ value: event, bytes, relay: url }),
+        onEvent: (event, bytes) => {
+          if (!sub.live) noteAnswer(sub.answer, event, sub.reqSince ?? 0);
+          return this.o.pipeline.submit({ value: event, bytes, relay: url });
+        },
         onEose: () => this.onEose(sub),
         onClosed: (reason) => {
           sub.live = false;
@@ -409,6 +420,7 @@ export class IngestDaemon {
     const start = covered ?? from ?? this.now() - this.o.initialLookbackSeconds;
     const since = Math.max(0, start - this.o.overlapSeconds);
     sub.reqSince = since;
+    sub.answer = { count: 0, oldest: null };
     sub.live = false;
     return since;
   }
@@ -421,7 +433,24 @@ export class IngestDaemon {
     sub.closedReason = null;
     const since = sub.reqSince;
     if (since === null || sub.oneShot) return;
-    this.commitCoverage(sub, { since, until });
+    const proven = provenByEose({ since, until }, sub.answer, this.pageCapOf(sub.relay));
+    if (proven === null || proven.since !== since) {
+      // The rest of [since, until] is left to repairHoles, which pages it backwards.
+      const key = coverageKey(sub.relay, sub.scope);
+      this.wantedSince.set(key, Math.min(this.wantedSince.get(key) ?? since, since));
+      this.o.log.info(
+        { relay: sub.relay, scope: sub.scope, events: sub.answer.count, since, provenSince: proven?.since ?? null },
+        'live answer may have been capped by the relay: older part left to hole repair',
+      );
+    }
+    if (proven) this.commitCoverage(sub, proven);
+  }
+
+  /** The relay's page size as far as known (NIP-11, stored or learned), or null. */
+  private pageCapOf(url: string): number | null {
+    const learned = this.learned.get(url) ?? {};
+    const cap = Math.min(this.limits.get(url)?.maxLimit ?? Infinity, learned.maxLimit ?? Infinity, learned.pageSize ?? Infinity);
+    return Number.isFinite(cap) ? cap : null;
   }
 
   /**
@@ -467,8 +496,14 @@ export class IngestDaemon {
     if (this.repairing || this.o.repairIntervalMs <= 0 || Date.now() - this.lastRepairAt < this.o.repairIntervalMs) return;
     this.lastRepairAt = Date.now();
     for (const [key, ranges] of this.coverage) {
-      const gap = holes(ranges).at(-1);
-      if (!gap) continue;
+      const wanted = this.wantedSince.get(key);
+      const newest = coveredUntil(ranges);
+      // Holes between covered ranges, and the unproven start of a capped live answer.
+      const gap = (wanted !== undefined && newest !== null ? uncovered(ranges, { since: wanted, until: newest }) : holes(ranges)).at(-1);
+      if (!gap) {
+        this.wantedSince.delete(key);
+        continue;
+      }
       const [relay, scopeName] = splitCoverageKey(key);
       const scope = this.o.relaySet.scopes[scopeName];
       const connection = this.connections.get(relay);
@@ -703,3 +738,14 @@ const SEP = '\u0000';
 const coverageKey = (relay: string, scope: string) => `${relay}${SEP}${scope}`;
 const splitCoverageKey = (key: string) => key.split(SEP) as [string, string];
 const subKey = (relay: string, id: string) => `${relay}${SEP}${id}`;
+
+/**
+ * Counts an event of a REQ's stored-events answer and keeps the oldest created_at seen. One older
+ * than the REQ's since (which a relay should not send) must not make a capped page look complete.
+ */
+function noteAnswer(answer: EoseAnswer, event: unknown, since: number): void {
+  answer.count++;
+  const createdAt = (event as { created_at?: unknown } | null)?.created_at;
+  if (typeof createdAt !== 'number' || !Number.isSafeInteger(createdAt) || createdAt < since) return;
+  if (answer.oldest === null || createdAt < answer.oldest) answer.oldest = createdAt;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addRange, coveredUntil, holes, isCovered, mergeRanges, uncovered } from '../../src/ingest/coverage.js';
+import { addRange, coveredUntil, holes, isCovered, mergeRanges, provenByEose, uncovered } from '../../src/ingest/coverage.js';
 
 describe('coverage ranges', () => {
   it('merges overlapping and touching ranges, keeps gaps', () => {
@@ -41,5 +41,22 @@ describe('coverage ranges', () => {
     expect(uncovered(ranges, { since: 12, until: 18 })).toEqual([]);
     expect(isCovered(ranges, { since: 12, until: 18 })).toBe(true);
     expect(isCovered(ranges, { since: 12, until: 35 })).toBe(false);
+  });
+});
+
+describe('provenByEose', () => {
+  const range = { since: 1000, until: 2000 };
+  it('proves the whole range when the answer is shorter than the known page size', () => {
+    expect(provenByEose(range, { count: 9, oldest: 1500 }, 10)).toEqual(range);
+    expect(provenByEose(range, { count: 0, oldest: null }, null)).toEqual(range);
+  });
+  it('proves only what is newer than the oldest second of a possibly capped answer', () => {
+    expect(provenByEose(range, { count: 10, oldest: 1500 }, 10)).toEqual({ since: 1501, until: 2000 });
+    // Page size unknown: any non-empty answer may be capped.
+    expect(provenByEose(range, { count: 3, oldest: 1200 }, null)).toEqual({ since: 1201, until: 2000 });
+  });
+  it('proves nothing when the cut falls past the range or no created_at was readable', () => {
+    expect(provenByEose(range, { count: 10, oldest: 2000 }, 10)).toBeNull();
+    expect(provenByEose(range, { count: 10, oldest: null }, 10)).toBeNull();
   });
 });

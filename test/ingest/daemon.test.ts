@@ -268,4 +268,22 @@ describe.each(engines)('live ingest on %s', (driver) => {
     expect(inHole.every((e) => stored.has(e.id))).toBe(true);
     expect(running.daemon.repairs.some((r) => r.hole.since === now - 5000 && r.hole.until === now - 3000 && !r.error)).toBe(true);
   });
+
+  it('does not take a live answer capped by the relay for the whole range: the older part is paged in', async () => {
+    database = await createTestDatabase(driver);
+    // The relay answers a REQ without limit with its 10 newest matches only, as real relays do.
+    const relay = await startTestRelay({ maxLimit: 10 });
+    relays.push(relay);
+    const held = Array.from({ length: 35 }, (_, i) => post(500 + i, 3000 - i * 60));
+    await relay.publish(held, { timeoutMs: 60_000 });
+    running = await startDaemon(database, parseRelaySet({ primaries: [relay.url], scopes: { comments: commentScope } }, 'test'), verifier);
+    await until(async () => {
+      const stored = new Set(await storedIds(database.db, [1111]));
+      return held.every((e) => stored.has(e.id));
+    }, 'every held event stored, not just the newest page');
+    const ranges = await loadCoverage(database.db, { relay: relay.url, scope: 'comments' });
+    expect(holes(ranges)).toEqual([]);
+    // Coverage reaches back past the oldest held event, proven by paging rather than assumed.
+    expect(ranges[0]!.since).toBeLessThanOrEqual(held[0]!.created_at);
+  });
 });
