@@ -12,6 +12,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { listenPglite, listenPostgres, type Channel, type ChannelHandlers, type PostgresChannelOptions } from './listen.js';
 import { guardPostgresJs } from './postgres-js-guard.js';
 import * as schema from './schema/index.js';
 
@@ -39,6 +40,8 @@ export interface Database {
    * connection pool and return true (the caller retries). See openPostgres for why.
    */
   recover(error: unknown): Promise<boolean>;
+  /** LISTEN on a channel, with up/down reported (listen.ts). Options apply to a Postgres server. */
+  listen(channel: string, handlers: ChannelHandlers, options?: PostgresChannelOptions): Promise<Channel>;
   /**
    * A new dedicated session: one server connection held open until closed, for session-level
    * advisory locks (relay ownership). On PGlite, the one in-process session (`db`).
@@ -85,6 +88,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     recover: async () => false,
     // One process, one session: locks taken here are always granted and never lost.
     session: () => ({ db, lost: new Promise<void>(() => {}), close: async () => {} }),
+    listen: (channel, handlers) => listenPglite(client, channel, handlers),
     close: () => client.close(),
   };
 }
@@ -161,6 +165,7 @@ function openPostgres(url: string, max: number): Database {
       return true;
     },
     session: () => dedicatedSession(url),
+    listen: async (channel, handlers, options) => listenPostgres(url, channel, handlers, options),
     close: async () => {
       unguard();
       await Promise.all([main.end(), writer.end()]);
