@@ -29,7 +29,7 @@ export async function openResponseCache(
     maxBytes: config.responseCacheBytes,
     maxAgeMs: config.responseCacheMaxAgeSeconds * 1000,
     nextChange: async () => {
-      const at = await nextExpiry(database.db, Math.floor(Date.now() / 1000));
+      const at = await nextExpiry(database.reads, Math.floor(Date.now() / 1000));
       return at === null ? null : at * 1000;
     },
   });

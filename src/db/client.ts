@@ -26,6 +26,13 @@ export interface Database {
   driver: Driver;
   db: AppDatabase;
   /**
+   * The handle of the read API's queries (store/queries): fixed-shape statements, so on a Postgres
+   * server they run as prepared statements, parsed once per connection instead of every time. Plans
+   * stay Postgres' choice (custom plans by default), so skewed parameters such as a popular
+   * subclaw keep their own plan. Same pool as `db`. On PGlite it is `db`.
+   */
+  reads: AppDatabase;
+  /**
    * The handle for the ingest writer's transactions. On a Postgres server it is its own one-connection
    * pool, used by nothing else, so `recover` always replaces it before its next query (see
    * openPostgres). On PGlite it is `db`.
@@ -83,6 +90,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   return {
     driver: 'pglite',
     db,
+    reads: db,
     writer: db,
     location: dataDir ?? 'memory',
     recover: async () => false,
@@ -109,7 +117,7 @@ export function isConnectionLost(error: unknown): boolean {
  * timer (porsager/postgres#1199) and the pool never recovers. `replace` swaps in a fresh pool and
  * abandons the old one; every holder of the handle keeps working.
  */
-function replaceablePool(url: string, max: number): { db: AppDatabase; replace(): void; end(): Promise<void> } {
+function replaceablePool(url: string, max: number): { db: AppDatabase; reads: AppDatabase; replace(): void; end(): Promise<void> } {
   // JIT compilation costs 50-90 ms on short feed queries (measured in bench/read-api.ts): off.
   const makeClient = () => postgres(url, { max, onnotice: () => {}, connection: { jit: 'off' } });
   let current = makeClient();
@@ -123,8 +131,18 @@ function replaceablePool(url: string, max: number): { db: AppDatabase; replace()
     },
   });
   const db = drizzlePostgres(delegate, { schema }) as unknown as AppDatabase;
+  // Drizzle's execute() asks for unnamed statements; this view of the same pool prepares them.
+  const preparing = new Proxy(delegate, {
+    get(target, property, receiver) {
+      if (property !== 'unsafe') return Reflect.get(target, property, receiver);
+      return (text: string, params?: unknown[], options?: Record<string, unknown>) =>
+        current.unsafe(text, params as never[], { ...options, prepare: true });
+    },
+  });
+  const reads = drizzlePostgres(preparing, { schema }) as unknown as AppDatabase;
   return {
     db,
+    reads,
     replace() {
       const old = current;
       current = makeClient();
@@ -155,6 +173,7 @@ function openPostgres(url: string, max: number): Database {
   return {
     driver: 'postgres',
     db: main.db,
+    reads: main.reads,
     writer: writer.db,
     location: `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`,
     url,

@@ -80,7 +80,7 @@ const ANY = /^.{1,400}$/s;
 export const communityRoutes: RouteGroup = (router, deps) => {
   cacheReads(router, deps, ['/communities/*']);
   guardReads(router, deps, ['/communities/*']);
-  const db = deps.database.db;
+  const db = deps.database.reads;
   const cache = deps.responseCache;
   const now = () => Math.floor(Date.now() / 1000);
 

@@ -156,7 +156,7 @@ async function requireLive(db: Queryable, id: string, at: number) {
 export const eventRoutes: RouteGroup = (router, deps) => {
   cacheReads(router, deps, ['/events/*']);
   guardReads(router, deps, ['/events/*']);
-  const db = deps.database.db;
+  const db = deps.database.reads;
   const cache = deps.responseCache;
 
   router.openapi(eventRoute, async (c) => {

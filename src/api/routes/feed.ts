@@ -47,7 +47,7 @@ export const feedRoutes: RouteGroup = (router, deps) => {
       limit: q.limit,
       cursor: q.cursor,
     });
-    return cachedJson(c, deps.responseCache, 'feed', params, () => loadFeed(deps.database.db, params));
+    return cachedJson(c, deps.responseCache, 'feed', params, () => loadFeed(deps.database.reads, params));
   });
 
   router.openapi(authorPostsRoute, async (c) => {
@@ -65,6 +65,6 @@ export const feedRoutes: RouteGroup = (router, deps) => {
       limit: q.limit,
       cursor: q.cursor,
     });
-    return cachedJson(c, deps.responseCache, 'author-posts', params, () => loadFeed(deps.database.db, params));
+    return cachedJson(c, deps.responseCache, 'author-posts', params, () => loadFeed(deps.database.reads, params));
   });
 };

@@ -69,7 +69,7 @@ const batchRoute = createRoute({
 export const profileRoutes: RouteGroup = (router, deps) => {
   cacheReads(router, deps, ['/profiles/*']);
   guardReads(router, deps, ['/profiles/*']);
-  const db = deps.database.db;
+  const db = deps.database.reads;
 
   router.openapi(profileRoute, async (c) => {
     const pubkey = parsePubkey(c.req.valid('param').pubkey)!;

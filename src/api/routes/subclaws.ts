@@ -38,7 +38,7 @@ export const subclawRoutes: RouteGroup = (router, deps) => {
     const q = c.req.valid('query');
     const params = { sort: q.sort ?? 'activity', limit: q.limit ?? 200 };
     return cachedJson(c, deps.responseCache, 'subclaws', params, async () => {
-      const rows = await subclawList(deps.database.db, { now: Math.floor(Date.now() / 1000), ...params });
+      const rows = await subclawList(deps.database.reads, { now: Math.floor(Date.now() / 1000), ...params });
       const items = rows.map((r) => ({
         name: r.subclaw,
         post_count: Number(r.post_count),
