@@ -8,7 +8,7 @@ export function corsFor(origins: string[]): MiddlewareHandler {
     origin: any ? '*' : origins,
     allowMethods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
     allowHeaders: ['Authorization', 'Content-Type', 'If-None-Match'],
-    exposeHeaders: ['ETag'],
+    exposeHeaders: ['ETag', 'X-Cache'],
     maxAge: 600,
   });
 }
