@@ -14,7 +14,9 @@ export function readCache(options: { maxAge: number; private: boolean }): Middle
   return async (c, next) => {
     await next();
     const cacheable = (c.req.method === 'GET' || c.req.method === 'HEAD') && (c.res.status === 200 || c.res.status === 304);
-    c.header('Cache-Control', cacheable ? cacheControl : 'no-store');
+    // Set on the response's own headers: c.header() on a finished response rebuilds it around a
+    // body stream, which costs a stream per request and @hono/node-server's direct write of the bytes.
+    c.res.headers.set('Cache-Control', cacheable ? cacheControl : 'no-store');
   };
 }
 
