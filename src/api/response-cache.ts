@@ -51,6 +51,13 @@ interface Entry extends CachedBody {
   bytes: number;
 }
 
+interface Flight {
+  generation: number;
+  result: Promise<CachedBody>;
+  /** The read queued behind this one for requests that arrived after a write. */
+  next?: Promise<CachedBody>;
+}
+
 /** Map slot, entry object and timestamps, so thousands of tiny bodies cannot exceed the budget. */
 const ENTRY_OVERHEAD_BYTES = 200;
 /** One entry may use at most this share of the budget, so a huge page cannot flush everything else. */
@@ -85,8 +92,8 @@ export function cacheKey(route: string, params: object): string {
 export class ResponseCache {
   /** Insertion order is recency order: a hit moves its entry to the end; eviction takes the front. */
   private readonly entries = new Map<string, Entry>();
-  /** Misses being computed, so concurrent requests for one key share one database read. */
-  private readonly inflight = new Map<string, { generation: number; result: Promise<CachedBody> }>();
+  /** Reads in progress, so concurrent requests for one key share one database read. */
+  private readonly flights = new Map<string, Flight>();
   private nextChangeMemo: { generation: number; at: Promise<number | null> } | null = null;
   private generation = 0;
   private bytes = 0;
@@ -141,16 +148,35 @@ export class ResponseCache {
       this.remove(key, found);
     }
     this.counts.misses++;
-    const flight = this.inflight.get(key);
-    if (flight && flight.generation === this.generation) return { value: await flight.result, outcome: 'miss' };
-    const generation = this.generation;
-    const result = this.compute(key, generation, produce);
-    this.inflight.set(key, { generation, result });
-    try {
-      return { value: await result, outcome: 'miss' };
-    } finally {
-      if (this.inflight.get(key)?.result === result) this.inflight.delete(key);
-    }
+    return { value: await this.flight(key, produce), outcome: 'miss' };
+  }
+
+  /**
+   * Reads of one key: at most one runs and one waits. A request joins the running read when it
+   * started in the current generation; otherwise (a write committed since it started) the read
+   * queued behind it, which starts after the request arrived and so sees that write. Under a steady
+   * stream of writes an expensive page is thus read at most once at a time, not once per write.
+   */
+  private flight(key: string, produce: () => Promise<CachedBody>): Promise<CachedBody> {
+    const running = this.flights.get(key);
+    if (!running) return this.run(key, produce);
+    if (running.generation === this.generation) return running.result;
+    running.next ??= running.result.then(
+      () => this.run(key, produce),
+      () => this.run(key, produce),
+    );
+    return running.next;
+  }
+
+  private run(key: string, produce: () => Promise<CachedBody>): Promise<CachedBody> {
+    const flight: Flight = { generation: this.generation, result: this.compute(key, this.generation, produce) };
+    this.flights.set(key, flight);
+    // The queued read, if any, replaces this one when it starts; otherwise the key is free again.
+    const done = () => {
+      if (this.flights.get(key) === flight && !flight.next) this.flights.delete(key);
+    };
+    flight.result.then(done, done);
+    return flight.result;
   }
 
   private async compute(key: string, generation: number, produce: () => Promise<CachedBody>): Promise<CachedBody> {

@@ -84,32 +84,52 @@ describe('response cache', () => {
     expect(new TextDecoder().decode(next.value.body)).toContain('after');
   });
 
-  it('concurrent misses of one key share one read; a read started after an invalidation is not shared', async () => {
+  it('concurrent misses of one key share one read', async () => {
+    const { cache } = serving();
+    let reads = 0;
+    const reading = gate();
+    const produce = async () => {
+      reads++;
+      await reading.pass();
+      return body('v');
+    };
+    const waiting = Array.from({ length: 10 }, () => cache.fetch('k', produce));
+    await reading.reached;
+    reading.open();
+    const results = await Promise.all(waiting);
+    expect(reads).toBe(1);
+    expect(new Set(results.map((r) => r.value.etag)).size).toBe(1);
+  });
+
+  it('requests after a write wait for one new read, queued behind the running one', async () => {
     const { cache } = serving();
     let reads = 0;
     const gates = [gate(), gate(), gate()];
     const produce = async () => {
       const n = reads++;
       await gates[n]!.pass();
-      return body(`v${n}`);
+      return body(`read ${n}`);
     };
-    const waiting = Array.from({ length: 10 }, () => cache.fetch('k', produce));
+    const text = async (r: Promise<{ value: CachedBody }>) => new TextDecoder().decode((await r).value.body);
+    const before = cache.fetch('k', produce);
     await gates[0]!.reached;
-    gates[0]!.open();
-    const results = await Promise.all(waiting);
-    expect(reads).toBe(1);
-    expect(new Set(results.map((r) => r.value.etag)).size).toBe(1);
-
-    const first = cache.fetch('j', produce);
-    await gates[1]!.reached;
     cache.invalidate();
-    const second = cache.fetch('j', produce);
-    await gates[2]!.reached;
+    // Both arrived after the write: neither may get the read that started before it.
+    const after = [cache.fetch('k', produce), cache.fetch('k', produce)];
+    gates[0]!.open();
+    await gates[1]!.reached;
+    expect(reads).toBe(2);
+    cache.invalidate();
+    const later = cache.fetch('k', produce); // arrived after a second write: queued again
     gates[1]!.open();
+    await gates[2]!.reached;
     gates[2]!.open();
-    const [a, b] = await Promise.all([first, second]);
+    expect(await text(before)).toContain('read 0');
+    expect(await text(after[0]!)).toContain('read 1');
+    expect(await text(after[1]!)).toContain('read 1');
+    expect(await text(later)).toContain('read 2');
+    expect((await cache.fetch('k', produce)).outcome).toBe('hit');
     expect(reads).toBe(3);
-    expect(a.value.etag).not.toBe(b.value.etag);
   });
 
   it('does not cache failures', async () => {
