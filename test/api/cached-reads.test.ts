@@ -17,7 +17,7 @@ import { openDatabase, query, type Database, type Driver } from '../../src/db/cl
 import type { NormalizeOptions, NostrEvent } from '../../src/nostr/types.js';
 import { handBuiltEvents, sign, T0, world } from '../fixtures/hand-built.js';
 import { adminUrl, createTestDatabase, engines, type TestDatabase } from '../helpers/engines.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort } from '../helpers/daemon-process.js';
 import { cachedTestApp, call, testNormalizeOptions, until, writeEvents, type Reply } from './helpers.js';
 
 const root = resolve(import.meta.dirname, '../..');
