@@ -419,7 +419,9 @@ async function main(): Promise<void> {
       'Cached, a hit costs no database work: routing, validation, a map lookup and writing a prepared buffer, so the ' +
       'ceiling becomes the Node process and wrk sharing the cores. Every committed write invalidates the whole cache ' +
       '(see docs/read-api.md), so under writes each page is read once per write per key (concurrent misses of one ' +
-      'key share one read) and the hit share falls with the write rate.',
+      'key share one read) and the hit share falls with the write rate; a page that takes longer to read than the ' +
+      'time between two writes (the top feed over all time at 10 writes/s) is never kept, and its requests share one ' +
+      'read at a time instead of each starting one.',
     '',
   );
   lines.push('### EXPLAIN (ANALYZE, BUFFERS)', '');

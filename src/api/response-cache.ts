@@ -48,6 +48,8 @@ export interface ResponseCacheStats {
 interface Entry extends CachedBody {
   generation: number;
   expiresAt: number;
+  /** From then on, a hit also starts a fresh read in the background (see fetch). */
+  refreshAt: number;
   bytes: number;
 }
 
@@ -62,6 +64,8 @@ interface Flight {
 const ENTRY_OVERHEAD_BYTES = 200;
 /** One entry may use at most this share of the budget, so a huge page cannot flush everything else. */
 const MAX_ENTRY_SHARE = 8;
+/** Share of the max age after which a hit refreshes its entry ahead of time. */
+const REFRESH_AHEAD = 0.75;
 
 /** Serialises a response value as c.json would, with its weak ETag. */
 export function toCachedBody(value: unknown): CachedBody {
@@ -139,10 +143,14 @@ export class ResponseCache {
     }
     const found = this.entries.get(key);
     if (found) {
-      if (found.generation === this.generation && this.clock() < found.expiresAt) {
+      const now = this.clock();
+      if (found.generation === this.generation && now < found.expiresAt) {
         this.entries.delete(key);
         this.entries.set(key, found);
         this.counts.hits++;
+        // An entry close to its max age is read again while it still serves, so a slow page does
+        // not make every request wait when the age runs out. Writes still invalidate at once.
+        if (now >= found.refreshAt && !this.flights.has(key)) this.run(key, produce).catch(() => {});
         return { value: found, outcome: 'hit' };
       }
       this.remove(key, found);
@@ -188,7 +196,8 @@ export class ResponseCache {
     const readAt = this.clock();
     const value = await produce();
     if (changeAt !== null && generation === this.generation && this.serving) {
-      this.store(key, value, generation, Math.min(readAt + this.options.maxAgeMs, changeAt));
+      const expiresAt = Math.min(readAt + this.options.maxAgeMs, changeAt);
+      this.store(key, value, generation, expiresAt, readAt + this.options.maxAgeMs * REFRESH_AHEAD);
     }
     return value;
   }
@@ -213,12 +222,12 @@ export class ResponseCache {
     return at;
   }
 
-  private store(key: string, value: CachedBody, generation: number, expiresAt: number): void {
+  private store(key: string, value: CachedBody, generation: number, expiresAt: number, refreshAt: number): void {
     const bytes = value.body.byteLength + value.etag.length + key.length * 2 + ENTRY_OVERHEAD_BYTES;
     if (bytes > this.options.maxBytes / MAX_ENTRY_SHARE || this.clock() >= expiresAt) return;
     const old = this.entries.get(key);
     if (old) this.remove(key, old);
-    this.entries.set(key, { body: value.body, etag: value.etag, generation, expiresAt, bytes });
+    this.entries.set(key, { body: value.body, etag: value.etag, generation, expiresAt, refreshAt, bytes });
     this.bytes += bytes;
     for (const [oldestKey, oldest] of this.entries) {
       if (this.bytes <= this.options.maxBytes) break;

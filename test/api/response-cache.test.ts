@@ -191,6 +191,28 @@ describe('response cache', () => {
     expect(lookups).toBe(2);
   });
 
+  it('refreshes an entry near its max age in the background while still serving it', async () => {
+    const clock = serving({ maxAgeMs: 4_000 });
+    let reads = 0;
+    const produce = async () => body(`read ${reads++}`);
+    const text = (r: { value: CachedBody }) => new TextDecoder().decode(r.value.body);
+    await clock.cache.fetch('k', produce);
+    clock.advance(2_999);
+    await clock.cache.fetch('k', produce);
+    expect(reads).toBe(1);
+    clock.advance(1);
+    const served = await clock.cache.fetch('k', produce);
+    expect(served.outcome).toBe('hit');
+    expect(text(served)).toContain('read 0');
+    await new Promise((r) => setImmediate(r));
+    expect(reads).toBe(2);
+    clock.advance(1_500); // past the first read's max age
+    const refreshed = await clock.cache.fetch('k', produce);
+    expect(refreshed.outcome).toBe('hit');
+    expect(text(refreshed)).toContain('read 1');
+    expect(reads).toBe(2);
+  });
+
   it('stores nothing when the next expiry cannot be read', async () => {
     const { cache } = serving({ nextChange: async () => Promise.reject(new Error('database down')) });
     expect((await cache.fetch('k', async () => body('a'))).outcome).toBe('miss');
