@@ -1,10 +1,17 @@
 /**
  * Read API benchmark. Loads a generated event file (bench/generate-events.ts) into a dedicated
- * Postgres database through the store's write path, then measures four pages over HTTP with wrk
+ * Postgres database through the store's write path, then measures five pages over HTTP with wrk
  * (64 connections) against the same SQL statements run directly through postgres.js with 64
  * concurrent callers, in the same run: feed page (50 posts with stats and profiles), subclaw feed,
- * thread, profile batch (100 pubkeys). Writes EXPLAIN plans and a "## Read API" section into
- * bench/RESULTS.md (only that section is replaced).
+ * top feed over all time, thread, profile batch (100 pubkeys). Each GET page is measured on `nostr-cache serve` without
+ * the response cache, with it, and with it while committed-write notifications arrive 10 times a
+ * second. Writes EXPLAIN plans and the whole "## Read API" section of bench/RESULTS.md (only that
+ * section is replaced), the machine's load average included.
+ *
+ * Needs wrk (apt-get install wrk). The 1M-event file and database are made once:
+ *   npx tsx bench/generate-events.ts --count 1000000 --seed 1 --out bench/.data/read-1m.jsonl
+ *   npx tsx bench/read-api.ts --load-only        (about 10 minutes)
+ *   npx tsx bench/read-api.ts --skip-load        (the measurements, about 3 minutes)
  *
  * CLI: npx tsx bench/read-api.ts --file bench/.data/read-1m.jsonl [--load-only] [--skip-load]
  *      [--duration 15] [--connections 64]
@@ -13,12 +20,13 @@
  * Signatures are not re-verified while loading (the generator signed every event; verification
  * has its own benchmark): events go through normalizeEvent + writeBatch in batches, as ingest does.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { execFile, spawn } from 'node:child_process';
+import { createReadStream, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
@@ -31,7 +39,11 @@ import { normalizeOptionsFor } from '../src/runtime.js';
 import { feedPage } from '../src/store/queries/feed.js';
 import { threadPage } from '../src/store/queries/events.js';
 import { profilesByPubkeys } from '../src/store/queries/profiles.js';
+import { CHANGES_CHANNEL } from '../src/store/changes.js';
 import { writeBatch } from '../src/store/write-batch.js';
+import { writeResultsSection } from './results.js';
+
+const execFileAsync = promisify(execFile);
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -143,6 +155,13 @@ async function scenarios(sql: postgres.Sql): Promise<Scenario[]> {
       statements: await capture((db) => feedPage(db, { subclaw, ai: 'all', sort: 'new', ref: now, now, limit: 51 })),
     },
     {
+      // Scores every post: the most expensive page, where the cache matters most.
+      name: 'top feed (sort=top, window=all, 50 posts)',
+      method: 'GET',
+      path: '/v1/feed?sort=top&window=all&limit=50',
+      statements: await capture((db) => feedPage(db, { ai: 'all', sort: 'top', ref: now, now, limit: 51 })),
+    },
+    {
       name: `thread (root with ${root!.n} direct replies, whole tree)`,
       method: 'GET',
       path: `/v1/events/${root!.event_id}/thread`,
@@ -202,9 +221,10 @@ function wrkLatencyMs(text: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-function measureHttp(scenario: Scenario, seconds: number, connections: number): Measured {
+async function measureHttp(scenario: Scenario, seconds: number, connections: number): Promise<Measured> {
   const url = `http://127.0.0.1:${PORT}${scenario.path}`;
-  const wrkArgs = ['-t', '2', '-c', String(connections), '-d', `${seconds}s`, '--latency'];
+  // A long timeout, so slow uncached pages are measured rather than counted as errors.
+  const wrkArgs = ['-t', '2', '-c', String(connections), '-d', `${seconds}s`, '--timeout', '60s', '--latency'];
   if (scenario.method === 'POST') {
     const script = resolve('bench/.data/wrk-post.lua');
     writeFileSync(
@@ -213,7 +233,8 @@ function measureHttp(scenario: Scenario, seconds: number, connections: number): 
     );
     wrkArgs.push('-s', script);
   }
-  const out = execFileSync('wrk', [...wrkArgs, url], { encoding: 'utf8' });
+  // Asynchronous, so this process can commit "writes" (invalidations) while wrk runs.
+  const { stdout: out } = await execFileAsync('wrk', [...wrkArgs, url], { encoding: 'utf8' });
   const p50 = /\n\s+50%\s+(\S+)/.exec(out)?.[1];
   const p99 = /\n\s+99%\s+(\S+)/.exec(out)?.[1];
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1];
@@ -226,9 +247,10 @@ async function explain(sql: postgres.Sql, statement: Captured): Promise<string> 
   return rows.map((r) => (r as Record<string, string>)['QUERY PLAN']).join('\n');
 }
 
-async function startServer(): Promise<() => Promise<void>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], {
-    env: { ...process.env, DATABASE_URL: DB_URL, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+/** `nostr-cache serve` (the API process) with extra environment; resolves once /health answers. */
+async function startServer(env: Record<string, string>): Promise<() => Promise<void>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+    env: { ...process.env, DATABASE_URL: DB_URL, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'ignore'],
   });
   for (let i = 0; i < 100; i++) {
@@ -246,7 +268,56 @@ async function startServer(): Promise<() => Promise<void>> {
   };
 }
 
+/** Response-cache outcomes counted by the server so far (its /metrics). */
+async function cacheOutcomes(): Promise<{ hit: number; miss: number; bypass: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text();
+  const count = (outcome: string) =>
+    Number(new RegExp(`nostr_cache_response_cache_requests_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  return { hit: count('hit'), miss: count('miss'), bypass: count('bypass') };
+}
+
+/** Runs `during` every `everyMs` while `work` runs. */
+async function alongside<T>(work: Promise<T>, everyMs: number, during: () => Promise<unknown>): Promise<T> {
+  let done = false;
+  const loop = (async () => {
+    while (!done) {
+      await during();
+      await sleep(everyMs);
+    }
+  })();
+  try {
+    return await work;
+  } finally {
+    done = true;
+    await loop;
+  }
+}
+
 const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : 'n/a');
+
+/** The ways the API is measured: each row of the table is a scenario on one of these. */
+interface Variant {
+  label: string;
+  /** Server environment. */
+  env: Record<string, string>;
+  /** Committed-write notifications per second sent while wrk runs (what ingest commits cause). */
+  invalidationsPerSecond?: number;
+  /** Scenarios it applies to (POST is never cached). */
+  applies(scenario: Scenario): boolean;
+}
+
+const VARIANTS: Variant[] = [
+  { label: 'uncached', env: { RESPONSE_CACHE_MB: '0' }, applies: () => true },
+  { label: 'cached', env: {}, applies: (s) => s.method === 'GET' },
+  { label: 'cached, 10 writes/s', env: {}, invalidationsPerSecond: 10, applies: (s) => s.method === 'GET' },
+];
+
+interface Row {
+  scenario: Scenario;
+  variant: Variant;
+  http: Measured;
+  hitRatio: number | null;
+}
 
 async function main(): Promise<void> {
   let loaded: { events: number; seconds: number } | null = null;
@@ -255,86 +326,112 @@ async function main(): Promise<void> {
     console.error(`loaded ${loaded.events} events in ${loaded.seconds.toFixed(0)} s`);
     if (flag('load-only')) return;
   }
-  const sql = postgres(DB_URL, { max: POOL, onnotice: () => {} });
+  // The server's session settings (JIT off), so the raw statements run exactly as the API's do.
+  const sql = postgres(DB_URL, { max: POOL, onnotice: () => {}, connection: { jit: 'off' } });
   // Drizzle's driver adjusts the client's type serializers (JSON parameters pass through as text);
   // wrapping the same client keeps the raw statements byte-identical to what the API sends.
   drizzle(sql);
   const [{ n: eventCount }] = (await sql`SELECT count(*)::int AS n FROM nostr_events`) as unknown as [{ n: number }];
   const [{ n: postCount }] = (await sql`SELECT count(*)::int AS n FROM nostr_events WHERE is_top_level AND kind = 1111`) as unknown as [{ n: number }];
   const list = await scenarios(sql);
-  const stop = await startServer();
-  const results: Array<{ scenario: Scenario; http: Measured; raw: Measured; plans: string[] }> = [];
+  const loadBefore = loadavg()[0]!;
+  const raw = new Map<Scenario, Measured>();
+  const plans = new Map<Scenario, string[]>();
+  const rows: Row[] = [];
   try {
     for (const scenario of list) {
-      // Warm both paths (prepared statements, caches) before measuring.
       await measureRaw(sql, scenario, 2, CONNECTIONS);
-      measureHttp(scenario, 2, CONNECTIONS);
-      const http = measureHttp(scenario, DURATION, CONNECTIONS);
-      const raw = await measureRaw(sql, scenario, DURATION, CONNECTIONS);
-      const plans: string[] = [];
-      for (const s of scenario.statements) plans.push(await explain(sql, s));
-      results.push({ scenario, http, raw, plans });
-      console.error(`${scenario.name}: http p50 ${fmt(http.p50)} p99 ${fmt(http.p99)} ${fmt(http.rps)} req/s | raw p50 ${fmt(raw.p50)} p99 ${fmt(raw.p99)} ${fmt(raw.rps)}/s`);
+      raw.set(scenario, await measureRaw(sql, scenario, DURATION, CONNECTIONS));
+      const statementPlans: string[] = [];
+      for (const s of scenario.statements) statementPlans.push(await explain(sql, s));
+      plans.set(scenario, statementPlans);
+      const r = raw.get(scenario)!;
+      console.error(`${scenario.name}: raw p50 ${fmt(r.p50)} p99 ${fmt(r.p99)} ${fmt(r.rps)}/s`);
+    }
+    for (const variant of VARIANTS) {
+      const stop = await startServer(variant.env);
+      try {
+        for (const scenario of list.filter((s) => variant.applies(s))) {
+          await measureHttp(scenario, 2, CONNECTIONS); // warm-up: prepared statements, caches
+          const before = await cacheOutcomes();
+          const run = measureHttp(scenario, DURATION, CONNECTIONS);
+          const http = variant.invalidationsPerSecond
+            ? await alongside(run, 1000 / variant.invalidationsPerSecond, () => sql`SELECT pg_notify(${CHANGES_CHANNEL}, '')`)
+            : await run;
+          const after = await cacheOutcomes();
+          const served = after.hit + after.miss - before.hit - before.miss;
+          const hitRatio = served > 0 ? (after.hit - before.hit) / served : null;
+          rows.push({ scenario, variant, http, hitRatio });
+          console.error(
+            `${scenario.name} [${variant.label}]: http p50 ${fmt(http.p50)} p99 ${fmt(http.p99)} ${fmt(http.rps)} req/s` +
+              (hitRatio === null ? '' : `, ${(hitRatio * 100).toFixed(1)}% hits`),
+          );
+        }
+      } finally {
+        await stop();
+      }
     }
   } finally {
-    await stop();
     await sql.end();
   }
+  const loadAfter = loadavg()[0]!;
 
   const lines: string[] = [];
   lines.push('## Read API', '');
   lines.push(
-    `Run ${new Date().toISOString().slice(0, 16)}Z by \`npx tsx bench/read-api.ts\` on this ${cpus().length}-core machine ` +
-      `(Postgres 15 on the same host; wrk, the API server and Postgres share the two cores, and other ` +
-      `engineers' test runs were active, so numbers are noisy).`,
+    `Run ${new Date().toISOString().slice(0, 16)}Z by \`npx tsx bench/read-api.ts${loaded ? '' : ' --skip-load'}\` on this ${cpus().length}-core machine ` +
+      `(Postgres on the same host; wrk, the API server and Postgres share the cores). 1-minute load average ` +
+      `${loadBefore.toFixed(2)} at start, ${loadAfter.toFixed(2)} at end (above ~0.5 means other work shared the machine).`,
   );
   lines.push(
     `Data: ${eventCount.toLocaleString('en')} stored events (${postCount.toLocaleString('en')} top-level posts) from ` +
-      `\`bench/generate-events.ts --seed 1\` (${FILE.split('/').pop()})` +
+      `\`bench/generate-events.ts --count 1000000 --seed 1\` (${FILE.split('/').pop()})` +
       (loaded ? `, loaded through normalizeEvent + writeBatch in ${loaded.seconds.toFixed(0)} s.` : '.'),
   );
   lines.push(
-    `HTTP: wrk, ${CONNECTIONS} connections, ${DURATION} s per page, against \`nostr-cache start\` (pool ${POOL}, ` +
-      `request logs on, ETag computed). Raw SQL: the exact statements the route sends, captured from the store ` +
-      `functions, run through postgres.js (pool ${POOL}, prepared) by ${CONNECTIONS} concurrent callers in the same run.`,
+    `HTTP: wrk, ${CONNECTIONS} connections, ${DURATION} s per row after a 2 s warm-up, against \`nostr-cache serve\` ` +
+      `(pool ${POOL}, request logs on): **uncached** with \`RESPONSE_CACHE_MB=0\` (every request reads the database, ` +
+      `through prepared statements), **cached** with the default response cache, and **cached, 10 writes/s** with ` +
+      `this process sending the invalidation a committed write sends (a NOTIFY on the changes channel) every 100 ms ` +
+      `during the run. Hits: the share of requests the server answered from memory (its /metrics). Raw SQL: the exact ` +
+      `statements the route sends on a miss, captured from the store functions, run through postgres.js (pool ` +
+      `${POOL}, prepared, JIT off like the server) by ${CONNECTIONS} concurrent callers in the same run.`,
     '',
   );
-  lines.push('| page | HTTP p50 ms | HTTP p99 ms | HTTP req/s | raw SQL p50 ms | raw SQL p99 ms | raw SQL q/s | HTTP ÷ raw (p50) |');
-  lines.push('|---|---|---|---|---|---|---|---|');
-  for (const r of results) {
-    lines.push(
-      `| ${r.scenario.name} | ${fmt(r.http.p50)} | ${fmt(r.http.p99)} | ${fmt(r.http.rps)} | ${fmt(r.raw.p50)} | ${fmt(r.raw.p99)} | ${fmt(r.raw.rps)} | ${fmt(r.http.p50 / r.raw.p50)} |` +
-        (r.http.errors ? ` errors: ${r.http.errors}` : ''),
-    );
+  lines.push('| page | API | HTTP p50 ms | HTTP p99 ms | HTTP req/s | hits | raw SQL p50 ms | raw SQL p99 ms | raw SQL q/s | HTTP ÷ raw (p50) |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
+  for (const scenario of list) {
+    for (const row of rows.filter((r) => r.scenario === scenario)) {
+      const r = raw.get(scenario)!;
+      const hits = row.hitRatio === null ? '–' : `${(row.hitRatio * 100).toFixed(1)}%`;
+      lines.push(
+        `| ${scenario.name} | ${row.variant.label} | ${fmt(row.http.p50)} | ${fmt(row.http.p99)} | ${fmt(row.http.rps)} | ${hits} | ` +
+          `${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.rps)} | ${fmt(row.http.p50 / r.p50)} |` +
+          (row.http.errors ? ` errors: ${row.http.errors}` : ''),
+      );
+    }
   }
   lines.push('', 'Targets (issue 4): feed p99 ≤ 10 ms, ≥ 3,000 req/s, overhead over raw SQL ≤ 2×.', '');
   lines.push(
-    'Reading the numbers: latencies at 64 connections are mostly queueing (64 callers share a pool of ' +
-      `${POOL} connections and two cores with wrk, the server, Postgres and other jobs), so p50 ≈ 64 ÷ throughput. ` +
-      'The database is the ceiling: one feed page executes in about 1 ms plus about 1 ms of planning (Postgres ' +
-      'keeps choosing custom plans), so the raw statement alone stays far below 3,000/s on these cores. The HTTP ' +
-      'path adds HTTP parsing (server and wrk), zod validation, shaping 50 posts to JSON (~0.4 ms), a SHA-1 ETag and ' +
-      'a log line; measured sequentially in-process (no sockets) a feed page cost ~1.3–1.5× its SQL.',
+    'Reading the numbers: at 64 connections latency is mostly queueing, so p50 ≈ 64 ÷ throughput. Uncached, the ' +
+      'database is the ceiling (the raw statement alone stays far below 3,000/s on these cores), and the HTTP path ' +
+      'adds HTTP parsing (server and wrk), zod validation, shaping the rows to JSON, a SHA-1 ETag and a log line. ' +
+      'Cached, a hit costs no database work: routing, validation, a map lookup and writing a prepared buffer, so the ' +
+      'ceiling becomes the Node process and wrk sharing the cores. Every committed write invalidates the whole cache ' +
+      '(see docs/read-api.md), so under writes each page is read once per write per key (concurrent misses of one ' +
+      'key share one read) and the hit share falls with the write rate; a page that takes longer to read than the ' +
+      'time between two writes (the top feed over all time at 10 writes/s) is never kept, and its requests share one ' +
+      'read at a time instead of each starting one.',
     '',
   );
   lines.push('### EXPLAIN (ANALYZE, BUFFERS)', '');
-  for (const r of results) {
-    lines.push(`#### ${r.scenario.name}`, '');
-    r.plans.forEach((plan, i) => {
-      lines.push('```', `-- statement ${i + 1} of ${r.plans.length}`, plan, '```', '');
+  for (const scenario of list) {
+    lines.push(`#### ${scenario.name}`, '');
+    plans.get(scenario)!.forEach((plan, i, all) => {
+      lines.push('```', `-- statement ${i + 1} of ${all.length}`, plan, '```', '');
     });
   }
-  const section = lines.join('\n');
-  const path = resolve('bench/RESULTS.md');
-  const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmark results\n';
-  const start = current.indexOf('\n## Read API');
-  let next: string;
-  if (start === -1) next = `${current.trimEnd()}\n\n${section}`;
-  else {
-    const after = current.indexOf('\n## ', start + 1);
-    next = `${current.slice(0, start).trimEnd()}\n\n${section}${after === -1 ? '' : `\n${current.slice(after)}`}`;
-  }
-  writeFileSync(path, `${next.trimEnd()}\n`);
+  writeResultsSection('## Read API', lines.slice(2).join('\n'));
   console.error('wrote the Read API section of bench/RESULTS.md');
 }
 

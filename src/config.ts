@@ -28,6 +28,8 @@ const envSchema = z.object({
     .default(['*']),
   READS_REQUIRE_TOKEN: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
   READ_CACHE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(5),
+  RESPONSE_CACHE_MB: z.coerce.number().min(0).max(65_536).default(64),
+  RESPONSE_CACHE_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(10),
   VECTOR_DIMENSION: z.coerce.number().int().min(1).max(2000).default(1536),
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
   AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
@@ -69,6 +71,10 @@ export type Config = {
   readsRequireToken: boolean;
   /** Cache-Control max-age of successful reads, in seconds (0: no-cache). */
   readCacheSeconds: number;
+  /** Memory budget of the in-process response cache of public reads, in bytes (0: off). */
+  responseCacheBytes: number;
+  /** Longest an entry of the response cache is served, even with no write since (time-ranked pages). */
+  responseCacheMaxAgeSeconds: number;
   /** Dimension of every control-plane embedding (knowledge, messages). */
   vectorDimension: number;
   /** Failed authentications allowed per client address within the window before 429s. */
@@ -120,6 +126,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     corsOrigins: e.CORS_ORIGINS,
     readsRequireToken: e.READS_REQUIRE_TOKEN,
     readCacheSeconds: e.READ_CACHE_SECONDS,
+    responseCacheBytes: Math.round(e.RESPONSE_CACHE_MB * 1024 * 1024),
+    responseCacheMaxAgeSeconds: e.RESPONSE_CACHE_MAX_AGE_SECONDS,
     vectorDimension: e.VECTOR_DIMENSION,
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,

@@ -16,6 +16,7 @@ import { corsFor } from './middleware/cors.js';
 import { httpMetrics } from './middleware/http-metrics.js';
 import { metricsHandler, registerDatabaseMetrics } from './middleware/metrics-endpoint.js';
 import { requestLog } from './middleware/request-log.js';
+import type { ResponseCache } from './response-cache.js';
 import { registerHealthRoutes } from './routes/health.js';
 
 export interface AppDependencies {
@@ -28,6 +29,11 @@ export interface AppDependencies {
   ingest?: IngestStatus;
   /** Backfill jobs of the ingest process (POST /v1/backfill); absent for serve-only. */
   backfill?: BackfillJobsApi;
+  /**
+   * Cache of public read responses, kept exact by write notifications (live-response-cache.ts);
+   * absent: every read is computed (X-Cache: BYPASS).
+   */
+  responseCache?: ResponseCache;
 }
 
 export interface BackfillJobView {

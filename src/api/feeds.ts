@@ -41,10 +41,22 @@ export interface FeedResult {
   next_cursor: string | null;
 }
 
-export async function loadFeed(db: Queryable, params: FeedParams, now = Math.floor(Date.now() / 1000)): Promise<FeedResult> {
+/**
+ * The parameters with their defaults applied, so requests meaning the same page are equal (they
+ * share a response-cache entry).
+ */
+export function resolveFeedParams(params: FeedParams): FeedParams & { sort: FeedSort; limit: number } {
   const sort = params.sort ?? 'new';
-  const window = sort === 'new' ? undefined : (params.window ?? (sort === 'top' ? 'day' : 'week'));
-  const limit = params.limit ?? DEFAULT_LIMIT;
+  return {
+    ...params,
+    sort,
+    window: sort === 'new' ? undefined : (params.window ?? (sort === 'top' ? 'day' : 'week')),
+    limit: params.limit ?? DEFAULT_LIMIT,
+  };
+}
+
+export async function loadFeed(db: Queryable, params: FeedParams, now = Math.floor(Date.now() / 1000)): Promise<FeedResult> {
+  const { sort, window, limit } = resolveFeedParams(params);
   const filters = {
     scope: params.scope,
     subclaw: params.subclaw,

@@ -4,9 +4,11 @@
  */
 import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.js';
+import { openResponseCache, type LiveResponseCache } from '../api/live-response-cache.js';
 import { ROUTE_GROUPS } from '../api/routes/index.js';
 import type { Config } from '../config.js';
 import { startIngest, type IngestService } from '../ingest/service.js';
+import { MetricsRegistry } from '../metrics/registry.js';
 import { openRuntime } from '../runtime.js';
 
 export interface ServiceParts {
@@ -24,8 +26,19 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
     await runtime.close();
     throw error;
   }
+  const metrics = new MetricsRegistry();
+  // Only processes serving reads cache them; the cache hears every write, this process's included.
+  const responses: LiveResponseCache | undefined =
+    parts.http === 'api' ? await openResponseCache({ config, database: runtime.database, log: runtime.log, metrics }) : undefined;
   const app = createApp(
-    { config, database: runtime.database, log: runtime.log, ...(ingest ? { ingest, backfill: ingest.backfill } : {}) },
+    {
+      config,
+      database: runtime.database,
+      log: runtime.log,
+      metrics,
+      ...(ingest ? { ingest, backfill: ingest.backfill } : {}),
+      ...(responses ? { responseCache: responses.cache } : {}),
+    },
     parts.http === 'api' ? ROUTE_GROUPS : [],
   );
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
@@ -46,6 +59,7 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
     runtime.log.error({ err: error }, 'ingest did not stop cleanly');
   }
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  await responses?.close();
   await runtime.close();
   runtime.log.info('stopped');
   return 0;

@@ -12,6 +12,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { listenPglite, listenPostgres, type Channel, type ChannelHandlers, type PostgresChannelOptions } from './listen.js';
 import { guardPostgresJs } from './postgres-js-guard.js';
 import * as schema from './schema/index.js';
 
@@ -24,6 +25,13 @@ export type Driver = 'pglite' | 'postgres';
 export interface Database {
   driver: Driver;
   db: AppDatabase;
+  /**
+   * The handle of the read API's queries (store/queries): fixed-shape statements, so on a Postgres
+   * server they run as prepared statements, parsed once per connection instead of every time. Plans
+   * stay Postgres' choice (custom plans by default), so skewed parameters such as a popular
+   * subclaw keep their own plan. Same pool as `db`. On PGlite it is `db`.
+   */
+  reads: AppDatabase;
   /**
    * The handle for the ingest writer's transactions. On a Postgres server it is its own one-connection
    * pool, used by nothing else, so `recover` always replaces it before its next query (see
@@ -39,6 +47,8 @@ export interface Database {
    * connection pool and return true (the caller retries). See openPostgres for why.
    */
   recover(error: unknown): Promise<boolean>;
+  /** LISTEN on a channel, with up/down reported (listen.ts). Options apply to a Postgres server. */
+  listen(channel: string, handlers: ChannelHandlers, options?: PostgresChannelOptions): Promise<Channel>;
   /**
    * A new dedicated session: one server connection held open until closed, for session-level
    * advisory locks (relay ownership). On PGlite, the one in-process session (`db`).
@@ -80,11 +90,13 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   return {
     driver: 'pglite',
     db,
+    reads: db,
     writer: db,
     location: dataDir ?? 'memory',
     recover: async () => false,
     // One process, one session: locks taken here are always granted and never lost.
     session: () => ({ db, lost: new Promise<void>(() => {}), close: async () => {} }),
+    listen: (channel, handlers) => listenPglite(client, channel, handlers),
     close: () => client.close(),
   };
 }
@@ -105,7 +117,7 @@ export function isConnectionLost(error: unknown): boolean {
  * timer (porsager/postgres#1199) and the pool never recovers. `replace` swaps in a fresh pool and
  * abandons the old one; every holder of the handle keeps working.
  */
-function replaceablePool(url: string, max: number): { db: AppDatabase; replace(): void; end(): Promise<void> } {
+function replaceablePool(url: string, max: number): { db: AppDatabase; reads: AppDatabase; replace(): void; end(): Promise<void> } {
   // JIT compilation costs 50-90 ms on short feed queries (measured in bench/read-api.ts): off.
   const makeClient = () => postgres(url, { max, onnotice: () => {}, connection: { jit: 'off' } });
   let current = makeClient();
@@ -119,8 +131,18 @@ function replaceablePool(url: string, max: number): { db: AppDatabase; replace()
     },
   });
   const db = drizzlePostgres(delegate, { schema }) as unknown as AppDatabase;
+  // Drizzle's execute() asks for unnamed statements; this view of the same pool prepares them.
+  const preparing = new Proxy(delegate, {
+    get(target, property, receiver) {
+      if (property !== 'unsafe') return Reflect.get(target, property, receiver);
+      return (text: string, params?: unknown[], options?: Record<string, unknown>) =>
+        current.unsafe(text, params as never[], { ...options, prepare: true });
+    },
+  });
+  const reads = drizzlePostgres(preparing, { schema }) as unknown as AppDatabase;
   return {
     db,
+    reads,
     replace() {
       const old = current;
       current = makeClient();
@@ -151,6 +173,7 @@ function openPostgres(url: string, max: number): Database {
   return {
     driver: 'postgres',
     db: main.db,
+    reads: main.reads,
     writer: writer.db,
     location: `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`,
     url,
@@ -161,6 +184,7 @@ function openPostgres(url: string, max: number): Database {
       return true;
     },
     session: () => dedicatedSession(url),
+    listen: async (channel, handlers, options) => listenPostgres(url, channel, handlers, options),
     close: async () => {
       unguard();
       await Promise.all([main.end(), writer.end()]);

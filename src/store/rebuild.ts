@@ -17,6 +17,7 @@ import {
   recomputeStats,
   type Into,
 } from './derived.js';
+import { announceChange } from './changes.js';
 import { WRITER_LOCK_KEY } from './locks.js';
 
 
@@ -79,6 +80,7 @@ export async function rebuildDerived(db: AppDatabase, options: NormalizeOptions)
         }
       }
     }
+    if (Object.values(drift).some((n) => n > 0)) await announceChange(tx);
   });
   return drift;
 }

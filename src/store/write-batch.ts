@@ -29,6 +29,7 @@ import {
   textSet,
   type ReactionPair,
 } from './derived.js';
+import { announceChange } from './changes.js';
 import { WRITER_LOCK_KEY } from './locks.js';
 import { approvalRecords, eventRecord, tombstoneRecords, unstorableReason, zapRecord } from './rows.js';
 import { StatDeltas } from './stat-deltas.js';
@@ -242,6 +243,7 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
     await recomputeProfiles(tx, [...profilePubkeys]);
     await recomputeCommunities(tx, [...communityAddresses]);
 
+    if (result.inserted + result.replaced > 0) await announceChange(tx);
     if (options.inTransaction) await options.inTransaction(tx);
   });
   return result;

@@ -1,6 +1,7 @@
 /** Builds the API over a test database, loads signed events through the store, and calls routes. */
 import { pino } from 'pino';
 import { createApp, type ApiApp } from '../../src/api/app.js';
+import { openResponseCache, type LiveResponseCache } from '../../src/api/live-response-cache.js';
 import { ROUTE_GROUPS } from '../../src/api/routes/index.js';
 import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
@@ -24,6 +25,29 @@ export async function writeEvents(database: Database, events: readonly NostrEven
 export function testApp(database: Database, env: Record<string, string> = {}): ApiApp {
   const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
   return createApp({ config, database, log: pino({ level: 'silent' }) }, ROUTE_GROUPS);
+}
+
+/**
+ * The API with a live response cache, as `serve` and `start` run it, once it listens for writes.
+ * Close `live` after.
+ */
+export async function cachedTestApp(database: Database, env: Record<string, string> = {}): Promise<{ app: ApiApp; live: LiveResponseCache }> {
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
+  const log = pino({ level: 'silent' });
+  const live = await openResponseCache({ config, database, log }, { retryMs: 50 });
+  if (config.responseCacheBytes > 0) await until(() => live.listening, 'the response cache listens for writes');
+  return { app: createApp({ config, database, log, responseCache: live.cache }, ROUTE_GROUPS), live };
+}
+
+/** Polls `check` until it returns something truthy (every 25 ms, up to `timeoutMs`), and returns it. */
+export async function until<T>(check: () => T | Promise<T>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 export interface Reply {

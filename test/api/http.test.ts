@@ -81,6 +81,8 @@ describe.each(engines)('HTTP concerns on %s', (driver) => {
     const listed = testApp(database, { CORS_ORIGINS: 'https://clawstr.com, https://app.example' });
     const ok = await listed.request('/v1/feed', { headers: { Origin: 'https://app.example' } });
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(ok.headers.get('vary')).toContain('Origin');
+    expect(ok.headers.get('access-control-expose-headers')).toBe('ETag,X-Cache');
     const refused = await listed.request('/v1/feed', { headers: { Origin: 'https://evil.example' } });
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
     const preflight = await listed.request('/v1/profiles/batch', {

@@ -1,35 +1,22 @@
 /**
- * Caching headers on reads: a weak ETag over the body (304 on If-None-Match) and Cache-Control.
- * Successful GETs may be cached for `maxAge` seconds (private when reads need a token); errors and
- * other methods are never cached.
+ * Cache-Control on reads. Successful GETs (200, and 304 revalidations) may be kept by clients and
+ * shared caches for `maxAge` seconds (private when reads need a token); errors and other methods are
+ * never cached. ETags and the in-process response cache are the routes' part (api/cached-json.ts).
  */
-import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { AppDependencies } from '../app.js';
-import { etag } from 'hono/etag';
-
-/** SHA-1 on the calling thread: node:crypto is several times cheaper than WebCrypto's async digest here. */
-function sha1(body: Uint8Array): ArrayBuffer {
-  const digest = createHash('sha1').update(body).digest();
-  return digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength) as ArrayBuffer;
-}
 
 export function readCache(options: { maxAge: number; private: boolean }): MiddlewareHandler {
-  const tag = etag({ weak: true, generateDigest: sha1 });
   const cacheControl =
     options.maxAge > 0
       ? `${options.private ? 'private' : 'public'}, max-age=${options.maxAge}`
       : 'no-cache';
   return async (c, next) => {
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
-      await next();
-      c.header('Cache-Control', 'no-store');
-      return;
-    }
-    await tag(c, async () => {
-      await next();
-      c.header('Cache-Control', c.res.status === 200 ? cacheControl : 'no-store');
-    });
+    await next();
+    const cacheable = (c.req.method === 'GET' || c.req.method === 'HEAD') && (c.res.status === 200 || c.res.status === 304);
+    // Set on the response's own headers: c.header() on a finished response rebuilds it around a
+    // body stream, which costs a stream per request and @hono/node-server's direct write of the bytes.
+    c.res.headers.set('Cache-Control', cacheable ? cacheControl : 'no-store');
   };
 }
 

@@ -4,9 +4,10 @@ import { communitiesPage, communityByAddress } from '../../store/queries/communi
 import type { RouteGroup } from '../app.js';
 import { guardReads } from '../middleware/read-auth.js';
 import { cacheReads } from '../middleware/read-cache.js';
+import { cachedJson } from '../cached-json.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { notFound } from '../errors.js';
-import { loadFeed } from '../feeds.js';
+import { loadFeed, resolveFeedParams } from '../feeds.js';
 import { parseCommunityAddress } from '../ids.js';
 import {
   PageSchema,
@@ -79,7 +80,8 @@ const ANY = /^.{1,400}$/s;
 export const communityRoutes: RouteGroup = (router, deps) => {
   cacheReads(router, deps, ['/communities/*']);
   guardReads(router, deps, ['/communities/*']);
-  const db = deps.database.db;
+  const db = deps.database.reads;
+  const cache = deps.responseCache;
   const now = () => Math.floor(Date.now() / 1000);
 
   router.openapi(listRoute, async (c) => {
@@ -87,24 +89,28 @@ export const communityRoutes: RouteGroup = (router, deps) => {
     const limit = q.limit ?? 100;
     const filters = { scope: 'communities' };
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, filters, { id: ANY });
-    const rows = await communitiesPage(db, { now: now(), afterAddress: after?.i, limit: limit + 1 });
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    const next_cursor = rows.length > limit && last ? encodeCursor({ c: 0, i: last.address }, filters) : null;
-    return c.json({ items: page.map(toCommunity), next_cursor }, 200);
+    return cachedJson(c, cache, 'communities', { limit, cursor: q.cursor }, async () => {
+      const rows = await communitiesPage(db, { now: now(), afterAddress: after?.i, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      const next_cursor = rows.length > limit && last ? encodeCursor({ c: 0, i: last.address }, filters) : null;
+      return { items: page.map(toCommunity), next_cursor };
+    });
   });
 
   router.openapi(oneRoute, async (c) => {
     const address = parseCommunityAddress(c.req.valid('param').address)!;
-    const row = await communityByAddress(db, address, now());
-    if (!row) throw notFound('community');
-    return c.json(toCommunity(row), 200);
+    return cachedJson(c, cache, 'community', { address }, async () => {
+      const row = await communityByAddress(db, address, now());
+      if (!row) throw notFound('community');
+      return toCommunity(row);
+    });
   });
 
   router.openapi(feedRoute, async (c) => {
     const address = parseCommunityAddress(c.req.valid('param').address)!;
     const q = c.req.valid('query');
-    const result = await loadFeed(db, {
+    const params = resolveFeedParams({
       scope: 'community',
       community: address,
       approved: q.approved ?? 'only',
@@ -116,9 +122,12 @@ export const communityRoutes: RouteGroup = (router, deps) => {
       limit: q.limit,
       cursor: q.cursor,
     });
-    if (result.items.length === 0 && q.cursor === undefined && !(await communityByAddress(db, address, now()))) {
-      throw notFound('community');
-    }
-    return c.json(result, 200);
+    return cachedJson(c, cache, 'community-feed', params, async () => {
+      const result = await loadFeed(db, params);
+      if (result.items.length === 0 && q.cursor === undefined && !(await communityByAddress(db, address, now()))) {
+        throw notFound('community');
+      }
+      return result;
+    });
   });
 };

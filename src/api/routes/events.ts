@@ -9,6 +9,7 @@ import { eventById, eventExists, reactionSummary, repliesPage, threadPage, zapsP
 import type { RouteGroup } from '../app.js';
 import { guardReads } from '../middleware/read-auth.js';
 import { cacheReads } from '../middleware/read-cache.js';
+import { cachedJson } from '../cached-json.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { notFound } from '../errors.js';
 import { parseEventId } from '../ids.js';
@@ -155,11 +156,12 @@ async function requireLive(db: Queryable, id: string, at: number) {
 export const eventRoutes: RouteGroup = (router, deps) => {
   cacheReads(router, deps, ['/events/*']);
   guardReads(router, deps, ['/events/*']);
-  const db = deps.database.db;
+  const db = deps.database.reads;
+  const cache = deps.responseCache;
 
   router.openapi(eventRoute, async (c) => {
     const id = parseEventId(c.req.valid('param').id)!;
-    return c.json(toPost(await requireLive(db, id, now())), 200);
+    return cachedJson(c, cache, 'event', { id }, async () => toPost(await requireLive(db, id, now())));
   });
 
   router.openapi(repliesRoute, async (c) => {
@@ -169,18 +171,20 @@ export const eventRoutes: RouteGroup = (router, deps) => {
     const limit = q.limit ?? DEFAULT_LIMIT;
     const filters = { scope: 'replies', id, order };
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, filters);
-    const rows = await repliesPage(db, {
-      id,
-      now: now(),
-      order,
-      after: after ? { createdAt: after.c, id: after.i } : undefined,
-      limit: limit + 1,
+    return cachedJson(c, cache, 'replies', { id, order, limit, cursor: q.cursor }, async () => {
+      const rows = await repliesPage(db, {
+        id,
+        now: now(),
+        order,
+        after: after ? { createdAt: after.c, id: after.i } : undefined,
+        limit: limit + 1,
+      });
+      if (rows.length === 0 && !after && !(await eventExists(db, id))) throw notFound('event');
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      const next_cursor = rows.length > limit && last ? encodeCursor({ c: Number(last.created_at), i: last.event_id }, filters) : null;
+      return { items: page.map((r) => toPost(r)), next_cursor };
     });
-    if (rows.length === 0 && !after && !(await eventExists(db, id))) throw notFound('event');
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    const next_cursor = rows.length > limit && last ? encodeCursor({ c: Number(last.created_at), i: last.event_id }, filters) : null;
-    return c.json({ items: page.map((r) => toPost(r)), next_cursor }, 200);
   });
 
   router.openapi(threadRoute, async (c) => {
@@ -188,71 +192,71 @@ export const eventRoutes: RouteGroup = (router, deps) => {
     const q = c.req.valid('query');
     const maxDepth = q.max_depth ?? 20;
     const limit = q.limit ?? 200;
-    const at = now();
-    const root = await eventById(db, id, at);
-    if (root.presence === 'unknown') throw notFound('event');
     const filters = { scope: 'thread', id, maxDepth };
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, filters);
-    const tree = await threadPage(db, {
-      id,
-      now: at,
-      maxDepth,
-      maxNodes: THREAD_MAX_NODES,
-      after: after ? { createdAt: after.c, id: after.i } : undefined,
-      limit: limit + 1,
-    });
-    const page = tree.rows.slice(0, limit);
-    const last = page[page.length - 1];
-    const next_cursor = tree.rows.length > limit && last ? encodeCursor({ c: Number(last.created_at), i: last.event_id }, filters) : null;
-    return c.json(
-      {
+    return cachedJson(c, cache, 'thread', { id, maxDepth, limit, cursor: q.cursor }, async () => {
+      const at = now();
+      const root = await eventById(db, id, at);
+      if (root.presence === 'unknown') throw notFound('event');
+      const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, filters);
+      const tree = await threadPage(db, {
+        id,
+        now: at,
+        maxDepth,
+        maxNodes: THREAD_MAX_NODES,
+        after: after ? { createdAt: after.c, id: after.i } : undefined,
+        limit: limit + 1,
+      });
+      const page = tree.rows.slice(0, limit);
+      const last = page[page.length - 1];
+      const next_cursor = tree.rows.length > limit && last ? encodeCursor({ c: Number(last.created_at), i: last.event_id }, filters) : null;
+      return {
         root: root.row ? toPost(root.row) : null,
         items: page.map((r) => toPost(r)),
         next_cursor,
         total: tree.total,
         truncated: tree.truncated,
         max_depth: maxDepth,
-      },
-      200,
-    );
+      };
+    });
   });
 
   router.openapi(reactionsRoute, async (c) => {
     const id = parseEventId(c.req.valid('param').id)!;
-    const at = now();
-    await requireLive(db, id, at);
-    return c.json({ event_id: id, ...(await reactionSummary(db, id, at)) }, 200);
+    return cachedJson(c, cache, 'reactions', { id }, async () => {
+      const at = now();
+      await requireLive(db, id, at);
+      return { event_id: id, ...(await reactionSummary(db, id, at)) };
+    });
   });
 
   router.openapi(zapsRoute, async (c) => {
     const id = parseEventId(c.req.valid('param').id)!;
     const q = c.req.valid('query');
-    const at = now();
-    await requireLive(db, id, at);
     const limit = q.limit ?? DEFAULT_LIMIT;
     const minValidity = q.min_validity ?? 0;
     const filters = { scope: 'zaps', id, minValidity };
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, filters);
-    const { rows, totals } = await zapsPage(db, {
-      id,
-      now: at,
-      minValidity,
-      after: after ? { createdAt: after.c, id: after.i } : undefined,
-      limit: limit + 1,
-    });
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    const next_cursor = rows.length > limit && last ? encodeCursor({ c: Number(last.created_at), i: last.receipt_id }, filters) : null;
-    return c.json(
-      {
+    return cachedJson(c, cache, 'zaps', { id, minValidity, limit, cursor: q.cursor }, async () => {
+      const at = now();
+      await requireLive(db, id, at);
+      const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, filters);
+      const { rows, totals } = await zapsPage(db, {
+        id,
+        now: at,
+        minValidity,
+        after: after ? { createdAt: after.c, id: after.i } : undefined,
+        limit: limit + 1,
+      });
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      const next_cursor = rows.length > limit && last ? encodeCursor({ c: Number(last.created_at), i: last.receipt_id }, filters) : null;
+      return {
         event_id: id,
         zap_count: totals.count,
         zap_msat: totals.msat,
         zap_sats: Number(BigInt(totals.msat) / 1000n),
         items: page.map(toZap),
         next_cursor,
-      },
-      200,
-    );
+      };
+    });
   });
 };

@@ -3,7 +3,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { RouteGroup } from '../app.js';
 import { guardReads } from '../middleware/read-auth.js';
 import { cacheReads } from '../middleware/read-cache.js';
-import { loadFeed } from '../feeds.js';
+import { cachedJson } from '../cached-json.js';
+import { loadFeed, resolveFeedParams } from '../feeds.js';
 import { parseCommunityAddress, parsePubkey } from '../ids.js';
 import { PageSchema, authorFeedQuery, errorResponses, feedQuery, jsonResponse, pubkeyParam } from '../schemas.js';
 
@@ -33,7 +34,7 @@ export const feedRoutes: RouteGroup = (router, deps) => {
   guardReads(router, deps, ['/feed', '/authors/*']);
   router.openapi(feedRoute, async (c) => {
     const q = c.req.valid('query');
-    const result = await loadFeed(deps.database.db, {
+    const params = resolveFeedParams({
       scope: 'feed',
       subclaw: q.subclaw,
       community: q.community === undefined ? undefined : (parseCommunityAddress(q.community) ?? undefined),
@@ -46,13 +47,13 @@ export const feedRoutes: RouteGroup = (router, deps) => {
       limit: q.limit,
       cursor: q.cursor,
     });
-    return c.json(result, 200);
+    return cachedJson(c, deps.responseCache, 'feed', params, () => loadFeed(deps.database.reads, params));
   });
 
   router.openapi(authorPostsRoute, async (c) => {
     const { pubkey } = c.req.valid('param');
     const q = c.req.valid('query');
-    const result = await loadFeed(deps.database.db, {
+    const params = resolveFeedParams({
       scope: 'author',
       author: parsePubkey(pubkey)!,
       subclaw: q.subclaw,
@@ -64,6 +65,6 @@ export const feedRoutes: RouteGroup = (router, deps) => {
       limit: q.limit,
       cursor: q.cursor,
     });
-    return c.json(result, 200);
+    return cachedJson(c, deps.responseCache, 'author-posts', params, () => loadFeed(deps.database.reads, params));
   });
 };

@@ -4,6 +4,7 @@ import { profilesByPubkeys } from '../../store/queries/profiles.js';
 import type { RouteGroup } from '../app.js';
 import { guardReads } from '../middleware/read-auth.js';
 import { cacheReads } from '../middleware/read-cache.js';
+import { cachedJson } from '../cached-json.js';
 import { notFound } from '../errors.js';
 import { parsePubkey } from '../ids.js';
 import { errorResponses, jsonResponse, notFoundResponse, pubkeyParam } from '../schemas.js';
@@ -68,13 +69,15 @@ const batchRoute = createRoute({
 export const profileRoutes: RouteGroup = (router, deps) => {
   cacheReads(router, deps, ['/profiles/*']);
   guardReads(router, deps, ['/profiles/*']);
-  const db = deps.database.db;
+  const db = deps.database.reads;
 
   router.openapi(profileRoute, async (c) => {
     const pubkey = parsePubkey(c.req.valid('param').pubkey)!;
-    const row = (await profilesByPubkeys(db, [pubkey]))[0];
-    if (!row) throw notFound('profile');
-    return c.json(toProfile(row), 200);
+    return cachedJson(c, deps.responseCache, 'profile', { pubkey }, async () => {
+      const row = (await profilesByPubkeys(db, [pubkey]))[0];
+      if (!row) throw notFound('profile');
+      return toProfile(row);
+    });
   });
 
   router.openapi(batchRoute, async (c) => {

@@ -4,6 +4,7 @@ import { subclawList } from '../../store/queries/subclaws.js';
 import type { RouteGroup } from '../app.js';
 import { guardReads } from '../middleware/read-auth.js';
 import { cacheReads } from '../middleware/read-cache.js';
+import { cachedJson } from '../cached-json.js';
 import { errorResponses, intParam, jsonResponse } from '../schemas.js';
 
 const SubclawSchema = z
@@ -35,18 +36,17 @@ export const subclawRoutes: RouteGroup = (router, deps) => {
   guardReads(router, deps, ['/subclaws']);
   router.openapi(listRoute, async (c) => {
     const q = c.req.valid('query');
-    const rows = await subclawList(deps.database.db, {
-      now: Math.floor(Date.now() / 1000),
-      sort: q.sort ?? 'activity',
-      limit: q.limit ?? 200,
+    const params = { sort: q.sort ?? 'activity', limit: q.limit ?? 200 };
+    return cachedJson(c, deps.responseCache, 'subclaws', params, async () => {
+      const rows = await subclawList(deps.database.reads, { now: Math.floor(Date.now() / 1000), ...params });
+      const items = rows.map((r) => ({
+        name: r.subclaw,
+        post_count: Number(r.post_count),
+        reply_count: Number(r.reply_count),
+        last_post_at: r.last_post_at === null ? null : Number(r.last_post_at),
+        last_activity_at: Number(r.last_activity_at),
+      }));
+      return { items };
     });
-    const items = rows.map((r) => ({
-      name: r.subclaw,
-      post_count: Number(r.post_count),
-      reply_count: Number(r.reply_count),
-      last_post_at: r.last_post_at === null ? null : Number(r.last_post_at),
-      last_activity_at: Number(r.last_activity_at),
-    }));
-    return c.json({ items }, 200);
   });
 };

@@ -199,3 +199,16 @@ export async function zapsPage(
   const totals = { count: Number(first?.total_count ?? 0), msat: String(first?.total_msat ?? '0') };
   return { rows: rows.filter((r) => r.receipt_id !== null), totals };
 }
+
+/**
+ * The earliest NIP-40 expiry after `now` among stored events (null: none): until then, what the
+ * read queries return at `now` can change only through a write.
+ */
+export async function nextExpiry(db: Queryable, now: number): Promise<number | null> {
+  const rows = await query<{ at: number | string | null }>(
+    db,
+    sql`SELECT min(expires_at) AS at FROM nostr_events WHERE expires_at > ${now}`,
+  );
+  const at = rows[0]?.at;
+  return at === null || at === undefined ? null : Number(at);
+}
