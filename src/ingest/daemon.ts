@@ -401,8 +401,12 @@ export class IngestDaemon {
         // history, bounded by the relay's page size, and stays open for live events.
         filters: () => (scope.batch ? [filter] : [{ ...filter, since: this.sinceFor(sub, from) }]),
         onEvent: (event, bytes) => {
-          if (!sub.live) noteAnswer(sub.answer, event, sub.reqSince ?? 0);
+          if (!sub.live) noteAnswer(sub.answer, (event as { created_at?: unknown } | null)?.created_at, sub.reqSince ?? 0);
           return this.o.pipeline.submit({ value: event, bytes, relay: url });
+        },
+        onKnownEvent: (eventId, createdAt) => {
+          if (!sub.live) noteAnswer(sub.answer, createdAt, sub.reqSince ?? 0);
+          this.o.pipeline.noteKnown(eventId, url);
         },
         onEose: () => this.onEose(sub),
         onClosed: (reason) => {
@@ -743,9 +747,8 @@ const subKey = (relay: string, id: string) => `${relay}${SEP}${id}`;
  * Counts an event of a REQ's stored-events answer and keeps the oldest created_at seen. One older
  * than the REQ's since (which a relay should not send) must not make a capped page look complete.
  */
-function noteAnswer(answer: EoseAnswer, event: unknown, since: number): void {
+function noteAnswer(answer: EoseAnswer, createdAt: unknown, since: number): void {
   answer.count++;
-  const createdAt = (event as { created_at?: unknown } | null)?.created_at;
   if (typeof createdAt !== 'number' || !Number.isSafeInteger(createdAt) || createdAt < since) return;
   if (answer.oldest === null || createdAt < answer.oldest) answer.oldest = createdAt;
 }

@@ -118,6 +118,22 @@ export class IngestPipeline {
     return () => this.rejectListeners.delete(listener);
   }
 
+  /** True for an id whose event verified (or was found stored): another copy needs no work. */
+  isKnown(id: string): boolean {
+    return this.seen.isConfirmed(id);
+  }
+
+  /**
+   * A copy of a known event, taken unparsed (RelayConnection's duplicate fast path): counted as a
+   * duplicate, and its relay recorded as seen-on with the next batch.
+   */
+  noteKnown(id: string, relay: string): void {
+    this.counts.received++;
+    this.counts.duplicate++;
+    this.sightings.push({ eventId: id, relay });
+    this.armTimer();
+  }
+
   /** Counts a value rejected before it reached the pipeline (e.g. an unparseable import line). */
   countRejected(item: PipelineItem, reason: string): void {
     this.counts.received++;
@@ -194,7 +210,7 @@ export class IngestPipeline {
   }
 
   private armTimer(): void {
-    if (this.timer || (this.buffer.length === 0 && this.markers.length === 0)) return;
+    if (this.timer || (this.buffer.length === 0 && this.markers.length === 0 && this.sightings.length === 0)) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.dispatch().catch(() => {}); // a failure is kept in this.failure and surfaces on the next call

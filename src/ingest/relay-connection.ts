@@ -22,6 +22,7 @@ import {
   FRAME_INVALID_REASONS,
   isValidSubscriptionId,
   parseRelayFrame,
+  peekEventFrame,
   serializeAuth,
   serializeClose,
   serializeNegClose,
@@ -85,6 +86,11 @@ export interface SubscriptionSpec {
    * as in flight until it settles (automatic backpressure).
    */
   onEvent(event: unknown, bytes: number): void | Promise<void>;
+  /**
+   * With the connection's `isKnownEvent`: called instead of onEvent, without parsing the frame, for
+   * an event that hook says is already verified (a copy from another relay, or a repeat).
+   */
+  onKnownEvent?(id: string, createdAt: number | null): void;
   /** Called once every onEvent promise of this subscription received before the EOSE has settled. */
   onEose(): void;
   /** The relay closed the subscription and it will not be re-sent automatically. */
@@ -136,6 +142,11 @@ export interface RelayConnectionOptions {
   maxSubscriptions?: number;
   /** Pending onEvent promises that pause the socket; default 1,000. */
   highWaterMark?: number;
+  /**
+   * Ids of events already verified (the pipeline's dedupe). An EVENT frame naming one goes to the
+   * subscription's onKnownEvent unparsed: copies from several relays cost a regex, not a parse.
+   */
+  isKnownEvent?: (id: string) => boolean;
   /** Pending onEvent promises below which a paused socket resumes; default highWaterMark / 4. */
   lowWaterMark?: number;
   now?: () => number;
@@ -166,6 +177,8 @@ export interface RelayState {
   lastRateLimitedAt: number | null;
   framesReceived: number;
   eventsReceived: number;
+  /** Of those, copies of already-verified events taken without parsing (isKnownEvent). */
+  knownEventsSkipped: number;
   rejects: Record<RelayRejectReason, number>;
   /** Subscriptions known (any status). */
   subscriptions: number;
@@ -259,6 +272,7 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
   private readonly circuitOpts: CircuitOptions;
   private readonly rateLimitOpts: BackoffOptions;
   private readonly authSigner: AuthSigner | undefined;
+  private readonly isKnownEvent: ((id: string) => boolean) | undefined;
   private readonly now: () => number;
   private readonly random: () => number;
 
@@ -308,6 +322,7 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
   private lastNotice: string | null = null;
   private framesReceived = 0;
   private eventsReceived = 0;
+  private knownEventsSkipped = 0;
   private handlerErrors = 0;
   private readonly rejects = Object.fromEntries(RELAY_REJECT_REASONS.map((r) => [r, 0])) as Record<
     RelayRejectReason,
@@ -338,6 +353,7 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
     this.circuitOpts = circuitOptions(options.circuit);
     this.rateLimitOpts = backoffOptions({ minMs: 5_000, maxMs: 5 * 60_000, ...options.rateLimitBackoff });
     this.authSigner = options.authSigner;
+    this.isKnownEvent = options.isKnownEvent;
     this.maxSubscriptions = Math.max(1, options.maxSubscriptions ?? 20);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
@@ -404,6 +420,7 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
       lastRateLimitedAt: this.lastRateLimitedAt,
       framesReceived: this.framesReceived,
       eventsReceived: this.eventsReceived,
+      knownEventsSkipped: this.knownEventsSkipped,
       rejects: { ...this.rejects },
       subscriptions: this.subs.size,
       activeSubscriptions: active,
@@ -721,13 +738,32 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
       const buf = toBuffer(data);
       // Checked before decoding, so an oversize frame costs neither a UTF-8 decode nor a parse.
       if (buf.length > this.opts.maxFrameBytes) return this.reject('frame_too_large');
-      const frame = parseRelayFrame(buf.toString('utf8'), this.opts.maxFrameBytes, buf.length);
+      const text = buf.toString('utf8');
+      if (this.isKnownEvent && this.deliverKnown(text)) return;
+      const frame = parseRelayFrame(text, this.opts.maxFrameBytes, buf.length);
       this.handleFrame(frame, buf.length);
     } catch (err) {
       // Only our own bugs can land here; the relay must never be able to crash the process.
       this.handlerErrors++;
       this.emit('error', asError(err));
     }
+  }
+
+  /** The duplicate fast path (see isKnownEvent); false when the frame needs the full parse. */
+  private deliverKnown(text: string): boolean {
+    const peek = peekEventFrame(text);
+    if (peek === null) return false;
+    const sub = this.subs.get(peek.subscriptionId);
+    if (!sub?.spec.onKnownEvent || !this.isKnownEvent!(peek.id)) return false;
+    this.eventsReceived++;
+    this.knownEventsSkipped++;
+    this.lastEventAt = this.now();
+    try {
+      sub.spec.onKnownEvent(peek.id, peek.createdAt);
+    } catch (err) {
+      this.handlerError(err);
+    }
+    return true;
   }
 
   private handleFrame(frame: RelayFrame, bytes: number): void {

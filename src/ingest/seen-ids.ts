@@ -24,6 +24,11 @@ export class SeenIds<T> {
     return 'new';
   }
 
+  /** A copy of `id` verified (or was found stored); pending ones do not count. */
+  isConfirmed(id: string): boolean {
+    return this.confirmed.has(id);
+  }
+
   /** The pending copy verified (or is stored): its waiting copies are duplicates. */
   confirm(id: string): T[] {
     const waiting = this.pending.get(id) ?? [];

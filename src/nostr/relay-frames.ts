@@ -177,3 +177,32 @@ export function serializeNegMsg(subscriptionId: string, message: string): string
 export function serializeNegClose(subscriptionId: string): string {
   return JSON.stringify(['NEG-CLOSE', subscriptionId]);
 }
+
+/** What an EVENT frame says about its event before any JSON parsing: enough to skip a duplicate. */
+export interface EventFramePeek {
+  subscriptionId: string;
+  id: string;
+  /** null when not found in the expected form. */
+  createdAt: number | null;
+}
+
+const EVENT_FRAME_HEAD = /^\[\s*"EVENT"\s*,\s*"([^"\\]{1,256})"\s*,\s*\{/;
+const ID_FIELD = /"id"\s*:\s*"([0-9a-f]{64})"/;
+const CREATED_AT_FIELD = /"created_at"\s*:\s*(\d{1,15})[\s,}]/;
+
+/**
+ * Reads the subscription id, event id and created_at of an EVENT frame without parsing it, or null
+ * if the frame does not look like one. An unescaped `"id":"` can only be an object key here (inside
+ * strings quotes are escaped), and an event has no nested objects; a hostile frame that nests one
+ * can only mislabel itself. Used only to drop copies of events already verified, so the worst a
+ * lying frame can do is lose itself.
+ */
+export function peekEventFrame(text: string): EventFramePeek | null {
+  const head = EVENT_FRAME_HEAD.exec(text);
+  if (head === null) return null;
+  const body = text.slice(head[0].length - 1);
+  const id = ID_FIELD.exec(body);
+  if (id === null) return null;
+  const createdAt = CREATED_AT_FIELD.exec(body);
+  return { subscriptionId: head[1]!, id: id[1]!, createdAt: createdAt ? Number(createdAt[1]) : null };
+}

@@ -70,6 +70,8 @@ async function startDaemon(database: TestDatabase, relaySet: RelaySet, verifier:
         url,
         log,
         maxFrameBytes: 524_288,
+        // As in production (service.ts): copies of verified events skip the parse.
+        isKnownEvent: (id) => pipeline.isKnown(id),
         backoff: { minMs: 50, maxMs: 500 },
         keepaliveMs: 2000,
         pongTimeoutMs: 2000,
@@ -267,6 +269,28 @@ describe.each(engines)('live ingest on %s', (driver) => {
     const stored = new Set(await storedIds(database.db, [1111]));
     expect(inHole.every((e) => stored.has(e.id))).toBe(true);
     expect(running.daemon.repairs.some((r) => r.hole.since === now - 5000 && r.hole.until === now - 3000 && !r.error)).toBe(true);
+  });
+
+  it('stores the same events from three relays once, skipping the parse of known copies, and records every relay seen on', async () => {
+    database = await createTestDatabase(driver);
+    const trio = await Promise.all([startTestRelay(), startTestRelay(), startTestRelay()]);
+    relays.push(...trio);
+    const held = Array.from({ length: 40 }, (_, i) => post(700 + i, 2000 - i * 30));
+    await trio[0]!.publish(held, { timeoutMs: 60_000 });
+    running = await startDaemon(database, parseRelaySet({ primaries: trio.map((r) => r.url), scopes: { comments: commentScope } }, 'test'), verifier);
+    await until(async () => (await storedIds(database.db, [1111])).length === held.length, 'first relay stored');
+    // Every event is verified now: the copies the other two relays forward live are known.
+    await Promise.all(trio.slice(1).map((r) => r.publish(held, { timeoutMs: 60_000 })));
+    await until(async () => {
+      const rows = await query<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM event_relays`);
+      return rows[0]!.n === held.length * 3;
+    }, 'every copy recorded as seen on its relay');
+    expect(await storedIds(database.db, [1111])).toEqual(held.map((e) => e.id).sort());
+    const skipped = Object.fromEntries(running.daemon.health().relays.map((r) => [r.url, r.knownEventsSkipped]));
+    expect(skipped).toEqual({ [trio[0]!.url]: 0, [trio[1]!.url]: held.length, [trio[2]!.url]: held.length });
+    // (Hole repair of the catch-up's oldest second may fetch a copy or two more.)
+    expect(running.pipeline.counts.duplicate).toBeGreaterThanOrEqual(held.length * 2);
+    expect(running.pipeline.counts.accepted).toBe(held.length);
   });
 
   it('does not take a live answer capped by the relay for the whole range: the older part is paged in', async () => {

@@ -4,6 +4,7 @@ import {
   isValidSubscriptionId,
   messagePrefix,
   parseRelayFrame,
+  peekEventFrame,
   serializeAuth,
   serializeClose,
   serializeCount,
@@ -151,5 +152,32 @@ describe('serializers', () => {
     expect(isValidSubscriptionId('a')).toBe(true);
     expect(isValidSubscriptionId('a'.repeat(64))).toBe(true);
     expect(isValidSubscriptionId('a'.repeat(65))).toBe(false);
+  });
+});
+
+describe('peekEventFrame', () => {
+  const id = 'a'.repeat(64);
+  it('reads subscription id, event id and created_at without parsing', () => {
+    expect(peekEventFrame(`["EVENT","sub:1",{"id":"${id}","pubkey":"b","created_at":1700000000,"kind":1}]`)).toEqual({
+      subscriptionId: 'sub:1',
+      id,
+      createdAt: 1700000000,
+    });
+    expect(peekEventFrame(`[ "EVENT" , "s" , {"kind":1,"created_at": 5 ,"id" : "${id}"}]`)).toEqual({ subscriptionId: 's', id, createdAt: 5 });
+  });
+
+  it('is not fooled by an id written inside a string', () => {
+    const other = 'c'.repeat(64);
+    const frame = JSON.stringify(['EVENT', 's', { content: `"id":"${other}"`, tags: [['x', `"id":"${other}"`]], id }]);
+    expect(peekEventFrame(frame)?.id).toBe(id);
+    expect(peekEventFrame(JSON.stringify(['EVENT', 's', { content: `"id":"${other}"` }]))).toBeNull();
+  });
+
+  it('gives up (null) on anything but a plain EVENT frame', () => {
+    expect(peekEventFrame(`["EOSE","s"]`)).toBeNull();
+    expect(peekEventFrame(`["EVENT","s\\"x",{"id":"${id}"}]`)).toBeNull(); // escaped subscription id
+    expect(peekEventFrame(`["EVENT","s",{"id":"${id.toUpperCase()}"}]`)).toBeNull();
+    expect(peekEventFrame(`["EVENT","s",{"id":"${id}"}]`)?.createdAt).toBeNull();
+    expect(peekEventFrame('not json')).toBeNull();
   });
 });
