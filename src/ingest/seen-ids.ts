@@ -1,3 +1,5 @@
+import { IdPrefixSet } from './id-prefix-set.js';
+
 /**
  * Dedupe before crypto: remembers ids that verified (or were found stored) so the same event from
  * five relays is verified once, and tracks ids whose first copy is still being verified. A copy that
@@ -6,10 +8,13 @@
  * never shadow the real event.
  */
 export class SeenIds<T> {
-  private readonly confirmed = new Set<string>();
+  /** Verified ids, the most recent `capacity` of them (fixed memory, see id-prefix-set.ts). */
+  private readonly confirmed: IdPrefixSet;
   private readonly pending = new Map<string, T[]>();
 
-  constructor(private readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.confirmed = new IdPrefixSet(capacity);
+  }
 
   /** 'new' (caller verifies it), 'known' (a verified copy exists), or 'waiting' (held for the pending copy). */
   admit(id: string, item: T): 'new' | 'known' | 'waiting' {
@@ -34,14 +39,6 @@ export class SeenIds<T> {
     const waiting = this.pending.get(id) ?? [];
     this.pending.delete(id);
     this.confirmed.add(id);
-    if (this.confirmed.size > this.capacity) {
-      // Sets iterate in insertion order: drop the oldest tenth.
-      let drop = Math.ceil(this.capacity / 10);
-      for (const old of this.confirmed) {
-        this.confirmed.delete(old);
-        if (--drop === 0) break;
-      }
-    }
     return waiting;
   }
 
