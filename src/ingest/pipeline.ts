@@ -156,6 +156,13 @@ export class IngestPipeline {
   /** Takes one raw value. Resolves once it is buffered; waits while the pipeline is full. */
   async submit(item: PipelineItem): Promise<void> {
     if (this.failure) throw this.failure;
+    // Backpressure: while every batch slot is taken, each caller waits here. A relay connection
+    // pauses its socket once enough submits are pending, so a burst waits in the relay's socket
+    // instead of in memory (before, only the one caller per batch waited).
+    if (this.inflight.length >= (this.options.maxPendingBatches ?? 3)) {
+      await this.waitForRoom(this.options.maxPendingBatches ?? 3);
+      if (this.failure) throw this.failure;
+    }
     this.counts.received++;
     const now = this.now();
     const shape = checkEventShape(item.value, {
@@ -190,7 +197,7 @@ export class IngestPipeline {
     while (this.buffer.length > 0 || this.inflight.length > 0 || this.sightings.length > 0 || this.markers.length > 0) {
       if (this.failure) throw this.failure;
       if (this.buffer.length > 0 || this.sightings.length > 0 || this.markers.length > 0) await this.dispatch(0);
-      while (this.inflight.length > 0) await this.inflight.shift();
+      await this.waitForRoom(1);
     }
     if (this.failure) throw this.failure;
   }
@@ -244,9 +251,20 @@ export class IngestPipeline {
         for (const m of markers) m.reject(this.failure);
       },
     );
-    this.inflight.push(this.writeChain);
-    while (this.inflight.length > maxPending) await this.inflight.shift();
+    const chain = this.writeChain;
+    this.inflight.push(chain);
+    // Each batch leaves the list when it settles; waiters registered later see it gone.
+    void chain.then(() => {
+      const at = this.inflight.indexOf(chain);
+      if (at >= 0) this.inflight.splice(at, 1);
+    });
+    await this.waitForRoom(maxPending + 1);
     if (this.failure) throw this.failure;
+  }
+
+  /** Resolves once fewer than `limit` batches are in flight. */
+  private async waitForRoom(limit: number): Promise<void> {
+    while (this.inflight.length >= limit) await this.inflight[0];
   }
 
   /** Stored ids are duplicates; the rest go to the verification pool. */
