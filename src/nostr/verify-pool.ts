@@ -42,6 +42,7 @@ const DEFAULT_BATCH_SIZE = 256;
 const MIN_CHUNK = 16;
 const MAX_ATTEMPTS = 2;
 const MAX_START_FAILURES = 3;
+const WORKER_YOUNG_GENERATION_MB = 8;
 
 interface Chunk {
   seq: number;
@@ -214,6 +215,9 @@ export class VerifyPool {
     return new Worker(target.entry, {
       eval: target.evalCode,
       workerData: { role: VERIFY_WORKER_ROLE, backend: this.backendChoice },
+      // A worker holds two chunks of strings at a time: a small young generation is plenty, and
+      // V8's default (tens of MB per thread, filled before each scavenge) is most of its RSS.
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
   }
 
