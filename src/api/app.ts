@@ -7,7 +7,7 @@ import { OpenAPIHono, type Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
-import type { BackfillProgress, BackfillResult } from '../ingest/backfill.js';
+import type { BackfillJob } from '../ingest/backfill-jobs.js';
 import type { Logger } from '../log.js';
 import { MetricsRegistry } from '../metrics/registry.js';
 import { docsHandler } from './docs.js';
@@ -36,20 +36,8 @@ export interface AppDependencies {
   responseCache?: ResponseCache;
 }
 
-export interface BackfillJobView {
-  id: string;
-  status: 'queued' | 'running' | 'done' | 'failed';
-  since: number;
-  until: number;
-  relays: string[];
-  scopes: string[];
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  current: BackfillProgress | null;
-  results: BackfillResult[];
-  error: string | null;
-}
+/** A backfill job as the API shows it: the ingest side's record, imported as a type only. */
+export type BackfillJobView = BackfillJob;
 
 /** What the API needs of backfill jobs (implemented by ingest/backfill-jobs.ts). */
 export interface BackfillJobsApi {
@@ -58,7 +46,7 @@ export interface BackfillJobsApi {
   get(id: string): BackfillJobView | undefined;
 }
 
-/** What the API needs of live ingest (implemented by ingest/service.ts; api/ never imports ingest/). */
+/** What the API needs of live ingest (implemented by ingest/service.ts; api/ imports only ingest types). */
 export interface IngestStatus {
   report(): unknown;
   readiness(maxLagSeconds: number): Array<{ scope?: string; relay?: string; problem: string }>;

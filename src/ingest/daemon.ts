@@ -29,7 +29,7 @@ import { query, type AppDatabase, type DedicatedSession } from '../db/client.js'
 import type { Logger } from '../log.js';
 import { loadCoverage, loadRelays, recordCoverage, mergeRelayLearned, saveRelayState } from '../store/ingest-state.js';
 import { backfill, RelayIgnoresUntilError } from './backfill.js';
-import { connectionLearning, parseLearned, reqCeilingFor, type LearnedCapabilities } from './capabilities.js';
+import { connectionLearning, pageLimitFor, parseLearned, reqCeilingFor, type LearnedCapabilities } from './capabilities.js';
 import { coveredUntil, holes, mergeRanges, provenByEose, uncovered, type EoseAnswer, type Range } from './coverage.js';
 import { fetchRelayInformation, limitsOf, type RelayLimits } from './nip11.js';
 import { RelayOwnership, type OwnershipReport } from './ownership.js';
@@ -452,8 +452,7 @@ export class IngestDaemon {
 
   /** The relay's page size as far as known (NIP-11, stored or learned), or null. */
   private pageCapOf(url: string): number | null {
-    const learned = this.learned.get(url) ?? {};
-    const cap = Math.min(this.limits.get(url)?.maxLimit ?? Infinity, learned.maxLimit ?? Infinity, learned.pageSize ?? Infinity);
+    const cap = pageLimitFor(this.limits.get(url)?.maxLimit ?? Infinity, this.learned.get(url) ?? {});
     return Number.isFinite(cap) ? cap : null;
   }
 
