@@ -22,10 +22,12 @@ export async function cachedJson<T>(
   route: string,
   params: object,
   produce: () => Promise<T>,
+  /** A shorter lifetime for pages that change with time (see feedMaxAgeMs). */
+  maxAgeMs?: number,
 ): Promise<JsonOk<T>> {
   const serialise = async () => toCachedBody(await produce());
   const { value, outcome } = cache
-    ? await cache.fetch(cacheKey(route, params), serialise)
+    ? await cache.fetch(cacheKey(route, params), serialise, maxAgeMs)
     : { value: await serialise(), outcome: 'bypass' as const };
   c.header('ETag', value.etag);
   c.header('X-Cache', X_CACHE[outcome]);

@@ -55,6 +55,16 @@ export function resolveFeedParams(params: FeedParams): FeedParams & { sort: Feed
   };
 }
 
+/**
+ * How long a cached page may be served: a first page sorted by score is ranked against the clock
+ * (the window's start and the hot decay move with `now`), so it changes with time as well as with
+ * writes; later pages carry their reference time in the cursor. Undefined: the cache's own limit.
+ */
+export const SCORED_FIRST_PAGE_MAX_AGE_MS = 10_000;
+export function feedMaxAgeMs(params: Pick<FeedParams, 'sort' | 'cursor'>): number | undefined {
+  return (params.sort ?? 'new') !== 'new' && params.cursor === undefined ? SCORED_FIRST_PAGE_MAX_AGE_MS : undefined;
+}
+
 export async function loadFeed(db: Queryable, params: FeedParams, now = Math.floor(Date.now() / 1000)): Promise<FeedResult> {
   const { sort, window, limit } = resolveFeedParams(params);
   const filters = {

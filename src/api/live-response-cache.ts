@@ -1,8 +1,9 @@
 /**
  * The response cache of a running process, kept exact by the database: every committed write's
  * notification (store/changes.ts) invalidates it, in this process or any other on the same
- * database; while the notification channel is down it serves nothing from memory; and an entry
- * never outlives the next NIP-40 expiry, the one change that comes with time rather than a write.
+ * database; while the notification channel is down it serves nothing from memory. Changes that come
+ * with time rather than a write: an entry never outlives the next NIP-40 expiry, and a first page
+ * sorted by score lives at most SCORED_FIRST_PAGE_MAX_AGE_MS (its window and decay follow the clock).
  */
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';

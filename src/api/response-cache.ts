@@ -136,7 +136,7 @@ export class ResponseCache {
   }
 
   /** The cached body for `key`, or `produce`'s (stored when allowed). Errors of `produce` are not cached. */
-  async fetch(key: string, produce: () => Promise<CachedBody>): Promise<{ value: CachedBody; outcome: CacheOutcome }> {
+  async fetch(key: string, produce: () => Promise<CachedBody>, maxAgeMs?: number): Promise<{ value: CachedBody; outcome: CacheOutcome }> {
     if (!this.serving || this.options.maxBytes <= 0) {
       this.counts.bypasses++;
       return { value: await produce(), outcome: 'bypass' };
@@ -150,13 +150,13 @@ export class ResponseCache {
         this.counts.hits++;
         // An entry close to its max age is read again while it still serves, so a slow page does
         // not make every request wait when the age runs out. Writes still invalidate at once.
-        if (now >= found.refreshAt && !this.flights.has(key)) this.run(key, produce).catch(() => {});
+        if (now >= found.refreshAt && !this.flights.has(key)) this.run(key, produce, maxAgeMs).catch(() => {});
         return { value: found, outcome: 'hit' };
       }
       this.remove(key, found);
     }
     this.counts.misses++;
-    return { value: await this.flight(key, produce), outcome: 'miss' };
+    return { value: await this.flight(key, produce, maxAgeMs), outcome: 'miss' };
   }
 
   /**
@@ -165,19 +165,19 @@ export class ResponseCache {
    * queued behind it, which starts after the request arrived and so sees that write. Under a steady
    * stream of writes an expensive page is thus read at most once at a time, not once per write.
    */
-  private flight(key: string, produce: () => Promise<CachedBody>): Promise<CachedBody> {
+  private flight(key: string, produce: () => Promise<CachedBody>, maxAgeMs: number | undefined): Promise<CachedBody> {
     const running = this.flights.get(key);
-    if (!running) return this.run(key, produce);
+    if (!running) return this.run(key, produce, maxAgeMs);
     if (running.generation === this.generation) return running.result;
     running.next ??= running.result.then(
-      () => this.run(key, produce),
-      () => this.run(key, produce),
+      () => this.run(key, produce, maxAgeMs),
+      () => this.run(key, produce, maxAgeMs),
     );
     return running.next;
   }
 
-  private run(key: string, produce: () => Promise<CachedBody>): Promise<CachedBody> {
-    const flight: Flight = { generation: this.generation, result: this.compute(key, this.generation, produce) };
+  private run(key: string, produce: () => Promise<CachedBody>, maxAgeMs: number | undefined): Promise<CachedBody> {
+    const flight: Flight = { generation: this.generation, result: this.compute(key, this.generation, produce, maxAgeMs) };
     this.flights.set(key, flight);
     // The queued read, if any, replaces this one when it starts; otherwise the key is free again.
     const done = () => {
@@ -187,7 +187,7 @@ export class ResponseCache {
     return flight.result;
   }
 
-  private async compute(key: string, generation: number, produce: () => Promise<CachedBody>): Promise<CachedBody> {
+  private async compute(key: string, generation: number, produce: () => Promise<CachedBody>, maxAgeMs: number | undefined): Promise<CachedBody> {
     // Looked up before reading: an expiry found with an earlier `now` can only be earlier, never skipped.
     const changeAt = await this.nextChange(generation).then(
       (at) => at ?? Infinity,
@@ -196,8 +196,8 @@ export class ResponseCache {
     const readAt = this.clock();
     const value = await produce();
     if (changeAt !== null && generation === this.generation && this.serving) {
-      const expiresAt = Math.min(readAt + this.options.maxAgeMs, changeAt);
-      this.store(key, value, generation, expiresAt, readAt + this.options.maxAgeMs * REFRESH_AHEAD);
+      const maxAge = Math.min(this.options.maxAgeMs, maxAgeMs ?? Infinity);
+      this.store(key, value, generation, Math.min(readAt + maxAge, changeAt), readAt + maxAge * REFRESH_AHEAD);
     }
     return value;
   }

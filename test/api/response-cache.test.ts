@@ -1,5 +1,6 @@
 /** The response cache on its own: LRU by bytes, generations, max age, expiry bound, one read per miss. */
 import { describe, expect, it } from 'vitest';
+import { feedMaxAgeMs, SCORED_FIRST_PAGE_MAX_AGE_MS } from '../../src/api/feeds.js';
 import { cacheKey, etagMatches, ResponseCache, toCachedBody, type CachedBody } from '../../src/api/response-cache.js';
 
 function body(text: string): CachedBody {
@@ -191,6 +192,22 @@ describe('response cache', () => {
     expect(lookups).toBe(2);
   });
 
+  it('keeps a page given a shorter lifetime (a scored first page) no longer than that, the rest as configured', async () => {
+    const clock = serving({ maxAgeMs: 60_000 });
+    await clock.cache.fetch('top', async () => body('a'), 10_000);
+    await clock.cache.fetch('new', async () => body('b'));
+    clock.advance(9_999);
+    expect((await clock.cache.fetch('top', async () => body('a'), 10_000)).outcome).toBe('hit');
+    clock.advance(1);
+    expect((await clock.cache.fetch('top', async () => body('a'), 10_000)).outcome).toBe('miss');
+    expect((await clock.cache.fetch('new', async () => body('b'))).outcome).toBe('hit');
+    // A shorter configured age still wins over a longer per-page one.
+    const short = serving({ maxAgeMs: 2_000 });
+    await short.cache.fetch('top', async () => body('a'), 10_000);
+    short.advance(2_000);
+    expect((await short.cache.fetch('top', async () => body('a'), 10_000)).outcome).toBe('miss');
+  });
+
   it('refreshes an entry near its max age in the background while still serving it', async () => {
     const clock = serving({ maxAgeMs: 4_000 });
     let reads = 0;
@@ -229,6 +246,14 @@ describe('response cache', () => {
 });
 
 describe('response cache helpers', () => {
+  it('gives first pages sorted by score a short lifetime, and no other page', () => {
+    expect(feedMaxAgeMs({ sort: 'top' })).toBe(SCORED_FIRST_PAGE_MAX_AGE_MS);
+    expect(feedMaxAgeMs({ sort: 'hot' })).toBe(SCORED_FIRST_PAGE_MAX_AGE_MS);
+    expect(feedMaxAgeMs({ sort: 'hot', cursor: 'abc' })).toBeUndefined();
+    expect(feedMaxAgeMs({ sort: 'new' })).toBeUndefined();
+    expect(feedMaxAgeMs({})).toBeUndefined();
+  });
+
   it('keys ignore parameter order and undefined parameters', () => {
     expect(cacheKey('feed', { sort: 'new', limit: 50, cursor: undefined })).toBe(cacheKey('feed', { limit: 50, sort: 'new' }));
     expect(cacheKey('feed', { limit: 50 })).not.toBe(cacheKey('feed', { limit: 51 }));

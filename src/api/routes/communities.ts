@@ -7,7 +7,7 @@ import { cacheReads } from '../middleware/read-cache.js';
 import { cachedJson } from '../cached-json.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { notFound } from '../errors.js';
-import { loadFeed, resolveFeedParams } from '../feeds.js';
+import { feedMaxAgeMs, loadFeed, resolveFeedParams } from '../feeds.js';
 import { parseCommunityAddress } from '../ids.js';
 import {
   PageSchema,
@@ -128,6 +128,6 @@ export const communityRoutes: RouteGroup = (router, deps) => {
         throw notFound('community');
       }
       return result;
-    });
+    }, feedMaxAgeMs(params));
   });
 };

@@ -4,7 +4,7 @@ import type { RouteGroup } from '../app.js';
 import { guardReads } from '../middleware/read-auth.js';
 import { cacheReads } from '../middleware/read-cache.js';
 import { cachedJson } from '../cached-json.js';
-import { loadFeed, resolveFeedParams } from '../feeds.js';
+import { feedMaxAgeMs, loadFeed, resolveFeedParams } from '../feeds.js';
 import { parseCommunityAddress, parsePubkey } from '../ids.js';
 import { PageSchema, authorFeedQuery, errorResponses, feedQuery, jsonResponse, pubkeyParam } from '../schemas.js';
 
@@ -47,7 +47,7 @@ export const feedRoutes: RouteGroup = (router, deps) => {
       limit: q.limit,
       cursor: q.cursor,
     });
-    return cachedJson(c, deps.responseCache, 'feed', params, () => loadFeed(deps.database.reads, params));
+    return cachedJson(c, deps.responseCache, 'feed', params, () => loadFeed(deps.database.reads, params), feedMaxAgeMs(params));
   });
 
   router.openapi(authorPostsRoute, async (c) => {
@@ -65,6 +65,6 @@ export const feedRoutes: RouteGroup = (router, deps) => {
       limit: q.limit,
       cursor: q.cursor,
     });
-    return cachedJson(c, deps.responseCache, 'author-posts', params, () => loadFeed(deps.database.reads, params));
+    return cachedJson(c, deps.responseCache, 'author-posts', params, () => loadFeed(deps.database.reads, params), feedMaxAgeMs(params));
   });
 };
