@@ -67,6 +67,8 @@ export class RelayOwnership {
   private lastError: string | null = null;
   private sessionsLost = 0;
   private closed = false;
+  /** fence() answers per transaction (a transaction object lives as long as its transaction). */
+  private readonly fences = new WeakMap<Queryable, Map<number, Promise<boolean>>>();
 
   constructor(private readonly o: RelayOwnershipOptions) {}
 
@@ -132,12 +134,19 @@ export class RelayOwnership {
   }
 
   /**
-   * True when this daemon's session holds the relay's lock at this moment, checked inside `tx`: the
-   * fence that keeps a daemon that lost a relay from writing its coverage.
+   * True when this daemon's session holds the relay's lock, checked inside `tx` (only `tx`: the
+   * answer is kept for the rest of that transaction): the fence that keeps a daemon that lost a
+   * relay from writing its coverage.
    */
   async fence(tx: Queryable, url: string): Promise<boolean> {
     if (!this.owns(url) || this.pid === null) return false;
-    return holdsRelayLock(tx, relayLockKey(url), this.pid);
+    // Once per relay and transaction: a batch often carries the cursors of all a relay's scopes.
+    let checks = this.fences.get(tx);
+    if (!checks) this.fences.set(tx, (checks = new Map()));
+    const key = relayLockKey(url);
+    let held = checks.get(key);
+    if (!held) checks.set(key, (held = holdsRelayLock(tx, key, this.pid)));
+    return held;
   }
 
   /** Releases the locks of relays this daemon has drained (handed over for an even split). */

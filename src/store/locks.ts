@@ -37,6 +37,13 @@ export async function releaseRelayLocks(session: Queryable, keys: number[]): Pro
   for (const key of keys) await session.execute(sql`SELECT pg_advisory_unlock(${RELAY_LOCK_NAMESPACE}, ${key})`);
 }
 
+/**
+ * pg_locks lists the locks of every database on the server, while advisory locks belong to one
+ * database: without this, caches on other databases of the same server would look like daemons
+ * holding our relays.
+ */
+const THIS_DATABASE = sql`(SELECT oid FROM pg_database WHERE datname = current_database())`;
+
 /** Marks this session as a live daemon (shared: never waits, every daemon holds it at once). */
 export async function announceDaemon(session: Queryable): Promise<void> {
   await session.execute(sql`SELECT pg_advisory_lock_shared(${DAEMON_PRESENCE_NAMESPACE}, 0)`);
@@ -50,13 +57,13 @@ export async function relayLockHolders(session: Queryable): Promise<{ pid: numbe
   const [me] = await query<{ pid: number | string; daemons: number | string }>(
     session,
     sql`SELECT pg_backend_pid() AS pid, (SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory'
-          AND classid = ${DAEMON_PRESENCE_NAMESPACE} AND objid = 0 AND objsubid = 2 AND granted) AS daemons`,
+          AND database = ${THIS_DATABASE} AND classid = ${DAEMON_PRESENCE_NAMESPACE} AND objid = 0 AND objsubid = 2 AND granted) AS daemons`,
   );
   const pid = Number(me?.pid);
   const rows = await query<{ key: number | string; holder: number | string }>(
     session,
     sql`SELECT objid::bigint AS key, pid AS holder FROM pg_locks
-        WHERE locktype = 'advisory' AND classid = ${RELAY_LOCK_NAMESPACE} AND objsubid = 2 AND granted`,
+        WHERE locktype = 'advisory' AND database = ${THIS_DATABASE} AND classid = ${RELAY_LOCK_NAMESPACE} AND objsubid = 2 AND granted`,
   );
   return {
     pid,
@@ -70,7 +77,7 @@ export async function relayLockHolders(session: Queryable): Promise<{ pid: numbe
 export async function holdsRelayLock(db: Queryable, key: number, pid: number): Promise<boolean> {
   const rows = await query<{ held: boolean }>(
     db,
-    sql`SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = ${RELAY_LOCK_NAMESPACE}
+    sql`SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = ${THIS_DATABASE} AND classid = ${RELAY_LOCK_NAMESPACE}
         AND objid = ${key} AND objsubid = 2 AND pid = ${pid} AND granted) AS held`,
   );
   return rows[0]?.held === true;

@@ -215,6 +215,28 @@ describe.each(engines.filter((e) => e === 'postgres'))('daemons sharing one %s d
     await waitFor(() => coveredWithoutHole(database, primaries, lastAt), 'coverage without a hole on every relay');
   });
 
+  it('do not count daemons of another database on the same server: each cache owns every relay', async () => {
+    database = await createTestDatabase(driver);
+    const other = await createTestDatabase(driver);
+    try {
+      relays.push(await startTestRelay(), await startTestRelay());
+      const all = relays.map((r) => r.url);
+      const relaySet = parseRelaySet({ primaries: all, scopes }, 'test');
+      const a = daemonOn(database, relaySet, verifier);
+      const b = daemonOn(other, relaySet, verifier);
+      running.push(a, b);
+      await Promise.all([a.daemon.start(), b.daemon.start()]);
+      for (const r of [a, b]) {
+        expect(r.daemon.health().ownership).toMatchObject({ owned: all, ownedElsewhere: [], unowned: [], daemons: 1 });
+      }
+      const events = await publishEach(relays, 5, 'two caches');
+      await waitFor(async () => (await storedCount(database)) === events.length && (await storedCount(other)) === events.length, 'both caches complete');
+    } finally {
+      await Promise.all(running.splice(0).map((r) => r.daemon.stop()));
+      await other.destroy();
+    }
+  });
+
   it('share the relays with a daemon process, and take its relays over when it is killed with SIGKILL, without a hole', async () => {
     database = await createTestDatabase(driver);
     relays.push(await startTestRelay(), await startTestRelay());
