@@ -263,13 +263,14 @@ async function backfillRange(
     if (options.signal?.aborted) throw new Error('backfill aborted');
     const page = await fetchPage(target, options.pipeline, { ...target.filter, since, until: cursor, limit }, timeoutMs);
     total.pages++;
-    total.events += page.events.filter((e) => !(e.created_at === cursor && boundary.has(e.id))).length;
+    const fresh = page.events.filter((e) => !(e.created_at === cursor && boundary.has(e.id))).length;
+    total.events += fresh;
     // The largest page before this one: the relay's page size as far as this run has seen it. (This
     // page itself is no evidence: a lone event at the cursor would count as a "full" page.)
     const seenPageSize = total.observedPageSize;
     total.observedPageSize = Math.max(total.observedPageSize, page.events.length);
     result.largestPage = Math.max(result.largestPage, page.events.length);
-    result.eventsInRange += page.events.filter((e) => !(e.created_at === cursor && boundary.has(e.id))).length;
+    result.eventsInRange += fresh;
     // Every page after the first asks below events already received (fetchPage rejects any page
     // that brings newer ones): this one proves the relay honours `until`.
     if (cursor < options.until) result.untilHonoured = true;

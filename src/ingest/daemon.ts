@@ -27,7 +27,7 @@ import { sql } from 'drizzle-orm';
 import type { Filter } from 'nostr-tools/filter';
 import { query, type AppDatabase, type DedicatedSession } from '../db/client.js';
 import type { Logger } from '../log.js';
-import { loadCoverage, loadRelays, recordCoverage, mergeRelayLearned, saveRelayState } from '../store/ingest-state.js';
+import { clearWanted, loadCoverage, loadRelays, loadWanted, recordCoverage, recordWanted, mergeRelayLearned, saveRelayState } from '../store/ingest-state.js';
 import { backfill, RelayIgnoresUntilError } from './backfill.js';
 import { connectionLearning, pageLimitFor, parseLearned, reqCeilingFor, type LearnedCapabilities } from './capabilities.js';
 import { coveredUntil, holes, mergeRanges, provenByEose, uncovered, type EoseAnswer, type Range } from './coverage.js';
@@ -76,6 +76,12 @@ interface Subscription {
   reqSince: number | null;
   /** What that REQ's stored-events answer held so far (until its EOSE). */
   answer: EoseAnswer;
+  /**
+   * Where a live subscription's coverage starts when its EOSE proved nothing yet: a possibly capped
+   * answer whose oldest event is newer than the clock margin. tick() covers from here once the
+   * margin has passed it (without it the scope had no coverage until the REQ was re-sent).
+   */
+  provenFrom: number | null;
   live: boolean;
   liveSince: number | null;
   eoseAt: number | null;
@@ -125,6 +131,7 @@ export class IngestDaemon {
   /**
    * Per coverage key, the earliest since a live REQ asked for whose answer did not prove it (a
    * possibly capped answer): the gap before the first covered range is repaired like a hole.
+   * Kept in coverage_wanted too, so a restart before the repair does not forget the gap.
    */
   private readonly wantedSince = new Map<string, number>();
   readonly repairs: Array<{ at: string; relay: string; scope: string; hole: Range; events: number; error?: string }> = [];
@@ -223,8 +230,9 @@ export class IngestDaemon {
     this.sweeping ??= (async () => {
       const change = await this.ownership.sweep(this.allRelays());
       for (const url of change.lost) void this.dropRelay(url, 'ownership lost');
-      for (const url of change.surplus) if (!this.stopped) await this.handOver(url);
       try {
+        // Handing over flushes the pipeline, which throws once it has failed: caught here.
+        for (const url of change.surplus) if (!this.stopped) await this.handOver(url);
         await this.reloadCoverage((relay) => !this.ownership.owns(relay));
         await this.refreshRelays();
         for (const url of change.acquired) if (!this.stopped) await this.serveRelay(url);
@@ -278,14 +286,21 @@ export class IngestDaemon {
     await this.ownership.release([url]);
   }
 
-  /** Replaces the in-memory coverage of the relays selected with what the database holds. */
+  /** Replaces the in-memory coverage and wanted starts of the relays selected with what the database holds. */
   private async reloadCoverage(select: (relay: string) => boolean): Promise<void> {
-    const rows = await loadCoverage(this.o.db);
-    for (const key of [...this.coverage.keys()]) if (select(splitCoverageKey(key)[0])) this.coverage.delete(key);
+    const [rows, wanted] = await Promise.all([loadCoverage(this.o.db), loadWanted(this.o.db)]);
+    for (const map of [this.coverage, this.wantedSince]) {
+      for (const key of [...map.keys()]) if (select(splitCoverageKey(key)[0])) map.delete(key);
+    }
     for (const row of rows) {
       if (!select(row.relay)) continue;
       const key = coverageKey(row.relay, row.scope);
       this.coverage.set(key, mergeRanges([...(this.coverage.get(key) ?? []), row]));
+    }
+    for (const row of wanted) {
+      if (!select(row.relay)) continue;
+      const key = coverageKey(row.relay, row.scope);
+      this.wantedSince.set(key, Math.min(this.wantedSince.get(key) ?? row.since, row.since));
     }
   }
 
@@ -388,6 +403,7 @@ export class IngestDaemon {
         filter,
         reqSince: null,
         answer: { count: 0, oldest: null },
+        provenFrom: null,
         live: false,
         liveSince: null,
         eoseAt: null,
@@ -404,9 +420,10 @@ export class IngestDaemon {
           if (!sub.live) noteAnswer(sub.answer, (event as { created_at?: unknown } | null)?.created_at, sub.reqSince ?? 0);
           return this.o.pipeline.submit({ value: event, bytes, relay: url });
         },
-        onKnownEvent: (eventId, createdAt) => {
+        onKnownEvent: (eventId, createdAt, frame) => {
+          if (!this.o.pipeline.takeCopy(eventId, url, frame)) return false;
           if (!sub.live) noteAnswer(sub.answer, createdAt, sub.reqSince ?? 0);
-          this.o.pipeline.noteKnown(eventId, url);
+          return true;
         },
         onEose: () => this.onEose(sub),
         onClosed: (reason) => {
@@ -425,6 +442,7 @@ export class IngestDaemon {
     const since = Math.max(0, start - this.o.overlapSeconds);
     sub.reqSince = since;
     sub.answer = { count: 0, oldest: null };
+    sub.provenFrom = null;
     sub.live = false;
     return since;
   }
@@ -442,12 +460,16 @@ export class IngestDaemon {
       // The rest of [since, until] is left to repairHoles, which pages it backwards.
       const key = coverageKey(sub.relay, sub.scope);
       this.wantedSince.set(key, Math.min(this.wantedSince.get(key) ?? since, since));
+      recordWanted(this.o.db, sub.relay, sub.scope, since).catch((error: unknown) =>
+        this.o.log.warn({ err: error, relay: sub.relay, scope: sub.scope }, 'could not store the wanted start; kept in memory'),
+      );
       this.o.log.info(
         { relay: sub.relay, scope: sub.scope, events: sub.answer.count, since, provenSince: proven?.since ?? null },
         'live answer may have been capped by the relay: older part left to hole repair',
       );
     }
     if (proven) this.commitCoverage(sub, proven);
+    else if (sub.answer.oldest !== null) sub.provenFrom = Math.max(since, sub.answer.oldest + 1);
   }
 
   /** The relay's page size as far as known (NIP-11, stored or learned), or null. */
@@ -482,7 +504,7 @@ export class IngestDaemon {
       const connection = this.connections.get(sub.relay);
       // A paused socket may hold unread events older than the margin: do not claim past them.
       if (!sub.live || sub.oneShot || !connection || connection.state().status !== 'connected' || connection.state().paused) continue;
-      const covered = coveredUntil(this.coverage.get(coverageKey(sub.relay, sub.scope)) ?? []);
+      const covered = coveredUntil(this.coverage.get(coverageKey(sub.relay, sub.scope)) ?? []) ?? sub.provenFrom;
       const until = now - this.o.clockMarginSeconds;
       if (covered !== null && until > covered) this.commitCoverage(sub, { since: covered, until });
     }
@@ -500,11 +522,15 @@ export class IngestDaemon {
     this.lastRepairAt = Date.now();
     for (const [key, ranges] of this.coverage) {
       const wanted = this.wantedSince.get(key);
-      const newest = coveredUntil(ranges);
-      // Holes between covered ranges, and the unproven start of a capped live answer.
-      const gap = (wanted !== undefined && newest !== null ? uncovered(ranges, { since: wanted, until: newest }) : holes(ranges)).at(-1);
+      const gap = this.gapsOf(key, ranges).at(-1);
       if (!gap) {
-        this.wantedSince.delete(key);
+        if (wanted !== undefined) {
+          this.wantedSince.delete(key);
+          const [relay, scope] = splitCoverageKey(key);
+          clearWanted(this.o.db, relay, scope, wanted).catch((error: unknown) =>
+            this.o.log.warn({ err: error, relay, scope }, 'could not clear the met wanted start'),
+          );
+        }
         continue;
       }
       const [relay, scopeName] = splitCoverageKey(key);
@@ -547,6 +573,13 @@ export class IngestDaemon {
         });
       return;
     }
+  }
+
+  /** Holes between covered ranges, and the unproven start of a capped live answer (wantedSince). */
+  private gapsOf(key: string, ranges: Range[]): Range[] {
+    const wanted = this.wantedSince.get(key);
+    const newest = coveredUntil(ranges);
+    return wanted !== undefined && newest !== null ? uncovered(ranges, { since: wanted, until: newest }) : holes(ranges);
   }
 
   private pushRepair(record: IngestDaemon['repairs'][number]): void {
@@ -652,7 +685,7 @@ export class IngestDaemon {
 
   private scopeCoveredUntil(scope: string): number | null {
     let best: number | null = null;
-    for (const url of [...this.o.relaySet.primaries, ...this.o.relaySet.fallbacks]) {
+    for (const url of this.allRelays()) {
       const c = coveredUntil(this.coverage.get(coverageKey(url, scope)) ?? []);
       if (c !== null && (best === null || c > best)) best = c;
     }
@@ -717,7 +750,7 @@ export class IngestDaemon {
         const [relay, scope] = splitCoverageKey(key);
         if (scope !== name) continue;
         ranges[relay] = value;
-        gaps[relay] = holes(value);
+        gaps[relay] = this.gapsOf(key, value);
       }
       const covered = this.scopeCoveredUntil(name);
       return {

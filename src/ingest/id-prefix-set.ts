@@ -97,10 +97,20 @@ export class IdPrefixSet {
 
 /** The id's first 32 bits; ids reaching here are 64 lowercase hex characters (shape-checked). */
 function keyHi(id: string): number {
-  return parseInt(id.slice(0, 8), 16) >>> 0;
+  return hex32(id, 0);
 }
 
 /** Bits 32..63: uniformly spread (a hash output), so they also pick the slot. */
 function keyLo(id: string): number {
-  return parseInt(id.slice(8, 16), 16) >>> 0;
+  return hex32(id, 8);
+}
+
+/** Eight lowercase hex characters from `at` as an unsigned 32-bit number (no substring made). */
+function hex32(id: string, at: number): number {
+  let value = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = id.charCodeAt(i);
+    value = value * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
+  }
+  return value >>> 0;
 }

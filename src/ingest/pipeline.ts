@@ -16,6 +16,7 @@ import { checkEventShape } from '../nostr/event-shape.js';
 import { kindClass } from '../nostr/kinds.js';
 import { normalizeEvent } from '../nostr/normalize/index.js';
 import { expirationOf } from '../nostr/normalize/nip40-expiration.js';
+import { parseRelayFrame } from '../nostr/relay-frames.js';
 import type { NormalizeOptions, NormalizedEvent, NostrEvent } from '../nostr/types.js';
 import type { VerifyPool, VerifyResult } from '../nostr/verify-pool.js';
 import { textSet } from '../store/derived.js';
@@ -72,6 +73,16 @@ interface Admitted {
   event: NostrEvent;
 }
 
+/**
+ * A copy of an event being verified, kept as its relay's EVENT frame: parsed only if the pending
+ * copy fails verification, so copies from several relays at once cost no parse.
+ */
+interface HeldCopy {
+  /** The frame's bytes, copied (kept off the JavaScript heap: cheaper for the collector). */
+  frame: Buffer;
+  relay: string;
+}
+
 /** Work to run in the transaction that commits everything submitted before it (cursor writes). */
 interface Marker {
   work: (tx: Queryable) => Promise<void>;
@@ -86,9 +97,13 @@ interface Checked {
 
 export class IngestPipeline {
   readonly counts: OutcomeCounts = emptyOutcomes();
-  private readonly seen: SeenIds<Admitted>;
+  private readonly seen: SeenIds<Admitted | HeldCopy>;
   private buffer: Admitted[] = [];
-  private sightings: Array<{ eventId: string; relay: string }> = [];
+  /**
+   * Relays each event was seen on, first seen first, until written: with the event's own batch
+   * (a seen-on row needs its event stored), or with the next batch for an event decided before.
+   */
+  private readonly seenOn = new Map<string, string[]>();
   private markers: Marker[] = [];
   private readonly inflight: Promise<void>[] = [];
   private writeChain: Promise<void> = Promise.resolve();
@@ -118,20 +133,36 @@ export class IngestPipeline {
     return () => this.rejectListeners.delete(listener);
   }
 
-  /** True for an id whose event verified (or was found stored): another copy needs no work. */
-  isKnown(id: string): boolean {
-    return this.seen.isConfirmed(id);
+  /**
+   * RelayConnection's duplicate fast path: takes an EVENT frame for event `id` unparsed if that id
+   * is known (verified, stored, or being verified) and returns true; false means the frame must be
+   * parsed and submitted. A copy of a verified event is a duplicate; a copy of a pending one is held
+   * as its frame and parsed only if the pending copy is rejected. Either way its relay is recorded
+   * as seen-on.
+   */
+  takeCopy(id: string, relay: string, frame: Buffer): boolean {
+    if (this.repeatOfPending(id, relay)) {
+      this.counts.received++;
+      this.counts.duplicate++;
+      return true;
+    }
+    // Copied only when held (the socket's buffer is reused; a verified copy needs nothing).
+    const taken = this.seen.takeCopy(id, () => ({ frame: Buffer.from(frame), relay }));
+    if (taken === 'unknown') return false;
+    this.counts.received++;
+    this.sighted(id, relay);
+    if (taken === 'waiting') return true; // its sighting goes with the event's own batch
+    this.counts.duplicate++;
+    this.armTimer();
+    return true;
   }
 
   /**
-   * A copy of a known event, taken unparsed (RelayConnection's duplicate fast path): counted as a
-   * duplicate, and its relay recorded as seen-on with the next batch.
+   * A second frame for a pending event from a relay that already sent one: not held, so one relay
+   * cannot fill the waiting places (MAX_WAITING) that an honest relay's copy needs.
    */
-  noteKnown(id: string, relay: string): void {
-    this.counts.received++;
-    this.counts.duplicate++;
-    this.sightings.push({ eventId: id, relay });
-    this.armTimer();
+  private repeatOfPending(id: string, relay: string): boolean {
+    return (this.seenOn.get(id)?.includes(relay) ?? false) && this.seen.isPending(id);
   }
 
   /** Counts a value rejected before it reached the pipeline (e.g. an unparseable import line). */
@@ -156,14 +187,33 @@ export class IngestPipeline {
   /** Takes one raw value. Resolves once it is buffered; waits while the pipeline is full. */
   async submit(item: PipelineItem): Promise<void> {
     if (this.failure) throw this.failure;
-    // Backpressure: while every batch slot is taken, each caller waits here. A relay connection
-    // pauses its socket once enough submits are pending, so a burst waits in the relay's socket
-    // instead of in memory (before, only the one caller per batch waited).
-    if (this.inflight.length >= (this.options.maxPendingBatches ?? 3)) {
-      await this.waitForRoom(this.options.maxPendingBatches ?? 3);
+    this.counts.received++;
+    const admitted = this.screen(item);
+    if (admitted === null) return;
+    if (item.relay !== null && this.repeatOfPending(admitted.event.id, item.relay)) {
+      this.counts.duplicate++;
+      return;
+    }
+    if (item.relay !== null) this.sighted(admitted.event.id, item.relay);
+    // Pending from here on, before any wait: copies from other relays meanwhile are held unparsed.
+    const verdict = this.seen.admit(admitted.event.id, admitted);
+    if (verdict === 'known') this.counts.duplicate++;
+    if (verdict !== 'new') return; // 'waiting': settled when the pending copy's verification ends
+    // Backpressure: while every batch slot is taken, each caller with a new event waits here. A
+    // relay connection pauses its socket once enough submits are pending, so a burst waits in the
+    // relay's socket instead of in memory.
+    const maxPending = this.options.maxPendingBatches ?? 3;
+    if (this.inflight.length >= maxPending) {
+      await this.waitForRoom(maxPending);
       if (this.failure) throw this.failure;
     }
-    this.counts.received++;
+    this.buffer.push(admitted);
+    if (this.buffer.length >= this.options.batchSize) await this.dispatch();
+    else this.armTimer();
+  }
+
+  /** The checks before dedupe: the event, or null when it was counted as dropped or rejected. */
+  private screen(item: PipelineItem): Admitted | null {
     const now = this.now();
     const shape = checkEventShape(item.value, {
       now,
@@ -171,44 +221,81 @@ export class IngestPipeline {
       maxEventBytes: this.options.maxEventBytes,
       ...(item.bytes !== undefined ? { serializedBytes: item.bytes } : {}),
     });
-    if (!shape.ok) return this.reject(item, shape.reason);
+    if (!shape.ok) {
+      this.reject(item, shape.reason);
+      return null;
+    }
     const event = shape.event;
     // Cheap drops before any crypto: these are never stored, whoever signed them.
     if (kindClass(event.kind) === 'ephemeral') {
       this.counts.ephemeral++;
-      return;
+      return null;
     }
     const expiresAt = expirationOf(event);
     if (expiresAt !== null && expiresAt <= now) {
       this.counts.expired++;
-      return;
+      return null;
     }
     const unstorable = unstorableReason(event);
-    if (unstorable) return this.reject(item, unstorable);
-    this.admit({ item, event });
-    if (this.buffer.length >= this.options.batchSize) await this.dispatch();
-    else this.armTimer();
+    if (unstorable) {
+      this.reject(item, unstorable);
+      return null;
+    }
+    return { item, event };
   }
 
   /** Writes everything buffered and waits for every batch in flight. */
   async flush(): Promise<void> {
     this.clearTimer();
     // A rejected copy can re-admit a waiting one, so loop until nothing is left.
-    while (this.buffer.length > 0 || this.inflight.length > 0 || this.sightings.length > 0 || this.markers.length > 0) {
+    while (this.buffer.length > 0 || this.inflight.length > 0 || this.markers.length > 0) {
       if (this.failure) throw this.failure;
-      if (this.buffer.length > 0 || this.sightings.length > 0 || this.markers.length > 0) await this.dispatch(0);
+      if (this.buffer.length > 0 || this.markers.length > 0) await this.dispatch(0);
+      await this.waitForRoom(1);
+    }
+    // Sightings of events decided before (every event is decided now).
+    if (this.seenOn.size > 0 && !this.failure) {
+      await this.dispatch(0);
       await this.waitForRoom(1);
     }
     if (this.failure) throw this.failure;
   }
 
+  private sighted(id: string, relay: string): void {
+    const relays = this.seenOn.get(id);
+    if (relays === undefined) this.seenOn.set(id, [relay]);
+    else if (!relays.includes(relay)) relays.push(relay);
+  }
+
   private admit(admitted: Admitted): void {
-    const { item, event } = admitted;
-    if (item.relay !== null) this.sightings.push({ eventId: event.id, relay: item.relay });
-    const verdict = this.seen.admit(event.id, admitted);
-    if (verdict === 'new') this.buffer.push(admitted);
-    else if (verdict === 'known') this.counts.duplicate++;
+    const verdict = this.seen.admit(admitted.event.id, admitted);
+    if (verdict === 'new') {
+      this.buffer.push(admitted);
+      this.armTimer();
+    } else if (verdict === 'known') this.counts.duplicate++;
     // 'waiting': settled when the pending copy's verification ends.
+  }
+
+  /**
+   * `copy` is now the pending copy of `id` (the one before it was rejected): parse a held frame and
+   * buffer it for verification. A copy that fails its checks is counted and the next one tried.
+   */
+  private promote(id: string, copy: Admitted | HeldCopy | undefined): void {
+    for (let next = copy; next !== undefined; next = this.seen.reject(id)) {
+      const admitted = 'event' in next ? next : this.screen(heldItem(next));
+      // A relay whose held frame was no valid copy of `id` has not been seen holding it.
+      if (!('event' in next) && (admitted === null || admitted.event.id !== id)) unsighted(this.seenOn, id, next.relay);
+      if (admitted === null) continue;
+      if (admitted.event.id !== id) {
+        // The frame's peeked id was not its event's (a malformed frame): it is not a copy of `id`.
+        if (admitted.item.relay !== null) this.sighted(admitted.event.id, admitted.item.relay);
+        this.admit(admitted);
+        continue;
+      }
+      this.buffer.push(admitted);
+      this.armTimer();
+      return;
+    }
   }
 
   private reject(item: PipelineItem, reason: string): void {
@@ -217,7 +304,7 @@ export class IngestPipeline {
   }
 
   private armTimer(): void {
-    if (this.timer || (this.buffer.length === 0 && this.markers.length === 0 && this.sightings.length === 0)) return;
+    if (this.timer || (this.buffer.length === 0 && this.markers.length === 0 && this.seenOn.size === 0)) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.dispatch().catch(() => {}); // a failure is kept in this.failure and surfaces on the next call
@@ -233,14 +320,12 @@ export class IngestPipeline {
   private async dispatch(maxPending = this.options.maxPendingBatches ?? 3): Promise<void> {
     this.clearTimer();
     const chunk = this.buffer;
-    const sightings = this.sightings;
     const markers = this.markers;
     this.buffer = [];
-    this.sightings = [];
     this.markers = [];
     const checked = this.check(chunk);
     checked.catch(() => {}); // awaited in write(); avoid an unhandled rejection meanwhile
-    const written = this.writeChain.then(() => this.write(chunk, checked, sightings, markers));
+    const written = this.writeChain.then(() => this.write(chunk, checked, markers));
     this.writeChain = written.then(
       () => {
         for (const m of markers) m.resolve();
@@ -285,7 +370,6 @@ export class IngestPipeline {
   private async write(
     chunk: Admitted[],
     checked: Promise<Checked>,
-    sightings: WriteOptions['sightings'],
     markers: Marker[],
   ): Promise<void> {
     const { stored, results } = await checked;
@@ -301,8 +385,9 @@ export class IngestPipeline {
       const verdict = results.get(event.id);
       if (verdict !== 'ok') {
         this.reject(item, verdict ?? 'unverified');
-        const next = this.seen.reject(event.id);
-        if (next) this.buffer.push(next);
+        // A relay that sent a forgery has not been seen holding the event.
+        if (item.relay !== null) unsighted(this.seenOn, event.id, item.relay);
+        this.promote(event.id, this.seen.reject(event.id));
         continue;
       }
       try {
@@ -312,8 +397,17 @@ export class IngestPipeline {
         // Normalisers are total by design; if one ever throws, count it, keep going.
         this.options.log?.error({ err: error, id: event.id }, 'normalisation failed');
         this.reject(item, 'normalize_error');
-        this.seen.reject(event.id);
+        this.promote(event.id, this.seen.reject(event.id));
       }
+    }
+    // The sightings to write: of this batch's events, and of events decided before (duplicates of
+    // stored events, rejected ones). Those of events still pending stay for their own batch.
+    const inBatch = new Set(confirmed);
+    const seenOn = new Map<string, string[]>();
+    for (const [id, relays] of this.seenOn) {
+      if (!inBatch.has(id) && this.seen.isPending(id)) continue;
+      seenOn.set(id, relays);
+      this.seenOn.delete(id);
     }
     const extra = this.options.inTransaction;
     const inTransaction =
@@ -326,7 +420,7 @@ export class IngestPipeline {
     const result = await this.retrying('write batch', () =>
       writeBatch(this.options.writeDb ?? this.options.db, batch, {
         normalizeOptions: this.options.normalizeOptions,
-        ...(sightings ? { sightings } : {}),
+        seenOn,
         ...(inTransaction ? { inTransaction } : {}),
       }),
     );
@@ -365,6 +459,19 @@ export class IngestPipeline {
     await this.flush();
     this.failure ??= new Error('pipeline closed');
   }
+}
+
+function unsighted(seenOn: Map<string, string[]>, id: string, relay: string): void {
+  const relays = seenOn.get(id);
+  const at = relays?.indexOf(relay) ?? -1;
+  if (at >= 0) relays!.splice(at, 1);
+  if (relays?.length === 0) seenOn.delete(id);
+}
+
+/** A held copy as a pipeline item: its frame parsed (a frame that is no EVENT fails the shape check). */
+function heldItem(copy: HeldCopy): PipelineItem {
+  const frame = parseRelayFrame(copy.frame.toString('utf8'), Number.MAX_SAFE_INTEGER, copy.frame.length);
+  return { value: frame.type === 'EVENT' ? frame.event : null, bytes: copy.frame.length, relay: copy.relay };
 }
 
 /** Rejects if `promise` has not settled in `ms` (a query lost on a dead connection never settles). */

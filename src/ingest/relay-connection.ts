@@ -87,10 +87,12 @@ export interface SubscriptionSpec {
    */
   onEvent(event: unknown, bytes: number): void | Promise<void>;
   /**
-   * With the connection's `isKnownEvent`: called instead of onEvent, without parsing the frame, for
-   * an event that hook says is already verified (a copy from another relay, or a repeat).
+   * With the connection's `takeKnownCopies`: offered every EVENT frame first, peeked but not parsed
+   * (id and created_at read from the bytes; `frame` is valid only during the call). Returns true
+   * when it took the frame as a copy of an event already seen; false sends it down the full parse to
+   * onEvent.
    */
-  onKnownEvent?(id: string, createdAt: number | null): void;
+  onKnownEvent?(id: string, createdAt: number | null, frame: Buffer): boolean;
   /** Called once every onEvent promise of this subscription received before the EOSE has settled. */
   onEose(): void;
   /** The relay closed the subscription and it will not be re-sent automatically. */
@@ -143,10 +145,10 @@ export interface RelayConnectionOptions {
   /** Pending onEvent promises that pause the socket; default 1,000. */
   highWaterMark?: number;
   /**
-   * Ids of events already verified (the pipeline's dedupe). An EVENT frame naming one goes to the
-   * subscription's onKnownEvent unparsed: copies from several relays cost a regex, not a parse.
+   * Offer EVENT frames to their subscription's onKnownEvent before parsing them, so copies of an
+   * event from several relays cost a peek at their bytes, not a parse.
    */
-  isKnownEvent?: (id: string) => boolean;
+  takeKnownCopies?: boolean;
   /** Pending onEvent promises below which a paused socket resumes; default highWaterMark / 4. */
   lowWaterMark?: number;
   now?: () => number;
@@ -177,7 +179,7 @@ export interface RelayState {
   lastRateLimitedAt: number | null;
   framesReceived: number;
   eventsReceived: number;
-  /** Of those, copies of already-verified events taken without parsing (isKnownEvent). */
+  /** Of those, copies of events already verified or being verified, taken without parsing (takeKnownCopies). */
   knownEventsSkipped: number;
   rejects: Record<RelayRejectReason, number>;
   /** Subscriptions known (any status). */
@@ -272,7 +274,7 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
   private readonly circuitOpts: CircuitOptions;
   private readonly rateLimitOpts: BackoffOptions;
   private readonly authSigner: AuthSigner | undefined;
-  private readonly isKnownEvent: ((id: string) => boolean) | undefined;
+  private readonly takeKnownCopies: boolean;
   private readonly now: () => number;
   private readonly random: () => number;
 
@@ -353,7 +355,7 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
     this.circuitOpts = circuitOptions(options.circuit);
     this.rateLimitOpts = backoffOptions({ minMs: 5_000, maxMs: 5 * 60_000, ...options.rateLimitBackoff });
     this.authSigner = options.authSigner;
-    this.isKnownEvent = options.isKnownEvent;
+    this.takeKnownCopies = options.takeKnownCopies ?? false;
     this.maxSubscriptions = Math.max(1, options.maxSubscriptions ?? 20);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
@@ -601,6 +603,10 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
     try {
       ws = new WebSocket(this.url, {
         maxPayload: this.opts.maxPayloadBytes,
+        // A text frame with invalid UTF-8 is decoded with replacement characters and its event then
+        // fails the id check (counted), instead of ws closing the whole connection (1007). It also
+        // spares a validation pass over every byte.
+        skipUTF8Validation: true,
         handshakeTimeout: this.opts.connectTimeoutMs,
         followRedirects: false,
       });
@@ -738,8 +744,8 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
       const buf = toBuffer(data);
       // Checked before decoding, so an oversize frame costs neither a UTF-8 decode nor a parse.
       if (buf.length > this.opts.maxFrameBytes) return this.reject('frame_too_large');
+      if (this.takeKnownCopies && this.deliverKnown(buf)) return;
       const text = buf.toString('utf8');
-      if (this.isKnownEvent && this.deliverKnown(text)) return;
       const frame = parseRelayFrame(text, this.opts.maxFrameBytes, buf.length);
       this.handleFrame(frame, buf.length);
     } catch (err) {
@@ -749,20 +755,21 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
     }
   }
 
-  /** The duplicate fast path (see isKnownEvent); false when the frame needs the full parse. */
-  private deliverKnown(text: string): boolean {
-    const peek = peekEventFrame(text);
+  /** The duplicate fast path (see takeKnownCopies); false when the frame needs the full parse. */
+  private deliverKnown(buf: Buffer): boolean {
+    const peek = peekEventFrame(buf);
     if (peek === null) return false;
     const sub = this.subs.get(peek.subscriptionId);
-    if (!sub?.spec.onKnownEvent || !this.isKnownEvent!(peek.id)) return false;
+    if (!sub?.spec.onKnownEvent) return false;
+    try {
+      if (!sub.spec.onKnownEvent(peek.id, peek.createdAt, buf)) return false;
+    } catch (err) {
+      this.handlerError(err);
+      return false;
+    }
     this.eventsReceived++;
     this.knownEventsSkipped++;
     this.lastEventAt = this.now();
-    try {
-      sub.spec.onKnownEvent(peek.id, peek.createdAt);
-    } catch (err) {
-      this.handlerError(err);
-    }
     return true;
   }
 

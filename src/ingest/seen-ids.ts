@@ -1,5 +1,8 @@
 import { IdPrefixSet } from './id-prefix-set.js';
 
+/** Copies kept beside a pending one: a handful is enough to defeat a forged first copy. */
+const MAX_WAITING = 4;
+
 /**
  * Dedupe before crypto: remembers ids that verified (or were found stored) so the same event from
  * five relays is verified once, and tracks ids whose first copy is still being verified. A copy that
@@ -16,22 +19,43 @@ export class SeenIds<T> {
     this.confirmed = new IdPrefixSet(capacity);
   }
 
-  /** 'new' (caller verifies it), 'known' (a verified copy exists), or 'waiting' (held for the pending copy). */
+  /**
+   * 'new' (caller verifies it), 'waiting' (held for the pending copy), or 'known' (a verified copy
+   * exists, or enough copies already wait: this one is not needed).
+   */
   admit(id: string, item: T): 'new' | 'known' | 'waiting' {
     if (this.confirmed.has(id)) return 'known';
     const waiting = this.pending.get(id);
     if (waiting) {
-      // Bounded: a handful of alternates is enough to defeat a forged first copy.
-      if (waiting.length < 4) waiting.push(item);
+      if (waiting.length >= MAX_WAITING) return 'known';
+      waiting.push(item);
       return 'waiting';
     }
     this.pending.set(id, []);
     return 'new';
   }
 
+  /**
+   * A copy of an id already seen, without a parse: 'known' (a verified copy exists, or enough copies
+   * wait), 'waiting' (held for the pending copy: `item()` is kept), or 'unknown' (nothing taken).
+   */
+  takeCopy(id: string, item: () => T): 'known' | 'waiting' | 'unknown' {
+    if (this.confirmed.has(id)) return 'known';
+    const waiting = this.pending.get(id);
+    if (waiting === undefined) return 'unknown';
+    if (waiting.length >= MAX_WAITING) return 'known';
+    waiting.push(item());
+    return 'waiting';
+  }
+
   /** A copy of `id` verified (or was found stored); pending ones do not count. */
   isConfirmed(id: string): boolean {
     return this.confirmed.has(id);
+  }
+
+  /** A copy of `id` is being verified now. */
+  isPending(id: string): boolean {
+    return this.pending.has(id);
   }
 
   /** The pending copy verified (or is stored): its waiting copies are duplicates. */
@@ -48,9 +72,5 @@ export class SeenIds<T> {
     const next = waiting?.shift();
     if (next === undefined) this.pending.delete(id);
     return next;
-  }
-
-  get size(): number {
-    return this.confirmed.size;
   }
 }

@@ -133,7 +133,7 @@ export async function startIngest(runtime: Runtime): Promise<IngestService> {
       url,
       log: log.child({ relay: url }),
       maxFrameBytes: config.maxFrameBytes,
-      isKnownEvent: (id) => pipeline.isKnown(id),
+      takeKnownCopies: true,
       ...(authSigner ? { authSigner } : {}),
     });
   const daemon = new IngestDaemon({

@@ -186,23 +186,103 @@ export interface EventFramePeek {
   createdAt: number | null;
 }
 
-const EVENT_FRAME_HEAD = /^\[\s*"EVENT"\s*,\s*"([^"\\]{1,256})"\s*,\s*\{/;
-const ID_FIELD = /"id"\s*:\s*"([0-9a-f]{64})"/;
-const CREATED_AT_FIELD = /"created_at"\s*:\s*(\d{1,15})[\s,}]/;
+// Byte values the peek looks for (JSON structure is ASCII; in UTF-8 these bytes never occur inside
+// a multi-byte character, so a byte search finds exactly what a character search would).
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const OPEN_BRACKET = 0x5b;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const EVENT_WORD = Buffer.from('"EVENT"');
+const ID_KEY = Buffer.from('"id"');
+const PUBKEY_KEY = Buffer.from('"pubkey"');
+const CREATED_AT_KEY = Buffer.from('"created_at"');
+const isSpace = (b: number | undefined) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
+const isLowerHex = (b: number | undefined) => b !== undefined && ((b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66));
+
+/** Index of the first byte at or after `at` that is not JSON whitespace. */
+function skipSpace(buf: Buffer, at: number): number {
+  while (isSpace(buf[at])) at++;
+  return at;
+}
+
+function bytesAt(buf: Buffer, at: number, word: Buffer): boolean {
+  for (let i = 0; i < word.length; i++) if (buf[at + i] !== word[i]) return false;
+  return true;
+}
+
+/** Where the value of key `key` (quoted) starts if the key is at `at`: after `:` and spaces; else -1. */
+function valueAfterKey(buf: Buffer, at: number, key: Buffer): number {
+  if (!bytesAt(buf, at, key)) return -1;
+  const colon = skipSpace(buf, at + key.length);
+  return buf[colon] === COLON ? skipSpace(buf, colon + 1) : -1;
+}
 
 /**
- * Reads the subscription id, event id and created_at of an EVENT frame without parsing it, or null
- * if the frame does not look like one. An unescaped `"id":"` can only be an object key here (inside
- * strings quotes are escaped), and an event has no nested objects; a hostile frame that nests one
- * can only mislabel itself. Used only to drop copies of events already verified, so the worst a
- * lying frame can do is lose itself.
+ * Where the value of object key `key` starts: the key as the object's first member at `first`, or
+ * else its first occurrence followed by a colon; -1 if none. An unescaped `"key"` followed by a colon
+ * can only be an object key: inside a JSON string every quote is escaped.
  */
-export function peekEventFrame(text: string): EventFramePeek | null {
-  const head = EVENT_FRAME_HEAD.exec(text);
-  if (head === null) return null;
-  const body = text.slice(head[0].length - 1);
-  const id = ID_FIELD.exec(body);
-  if (id === null) return null;
-  const createdAt = CREATED_AT_FIELD.exec(body);
-  return { subscriptionId: head[1]!, id: id[1]!, createdAt: createdAt ? Number(createdAt[1]) : null };
+function valueOf(buf: Buffer, key: Buffer, first: number): number {
+  const direct = valueAfterKey(buf, first, key);
+  if (direct >= 0) return direct;
+  for (let at = buf.indexOf(key, first); at >= 0; at = buf.indexOf(key, at + 1)) {
+    const value = valueAfterKey(buf, at, key);
+    if (value >= 0) return value;
+  }
+  return -1;
+}
+
+/**
+ * Reads the subscription id, event id and created_at of an EVENT frame, as the bytes the socket
+ * delivered, without decoding or parsing it; null if the frame does not look like one. An event has
+ * no nested objects; a hostile frame that nests one can only mislabel itself. Used to take copies of
+ * events already seen without parsing them, so the worst a lying frame can do is lose itself.
+ * Written for the common layout (`["EVENT","sub",{"id":"…","pubkey":"…","created_at":…`) without
+ * depending on it.
+ */
+export function peekEventFrame(buf: Buffer): EventFramePeek | null {
+  let at = skipSpace(buf, 0);
+  if (buf[at] !== OPEN_BRACKET) return null;
+  at = skipSpace(buf, at + 1);
+  if (!bytesAt(buf, at, EVENT_WORD)) return null;
+  at = skipSpace(buf, at + EVENT_WORD.length);
+  if (buf[at] !== COMMA) return null;
+  at = skipSpace(buf, at + 1);
+  if (buf[at] !== QUOTE) return null;
+  const subStart = at + 1;
+  let subEnd = subStart;
+  while (subEnd < buf.length && buf[subEnd] !== QUOTE) {
+    if (buf[subEnd] === BACKSLASH) return null; // an escaped subscription id is left to the full parse
+    subEnd++;
+  }
+  if (subEnd === subStart || subEnd >= buf.length || subEnd - subStart > 256) return null;
+  at = skipSpace(buf, subEnd + 1);
+  if (buf[at] !== COMMA) return null;
+  at = skipSpace(buf, at + 1);
+  if (buf[at] !== OPEN_BRACE) return null;
+  const first = skipSpace(buf, at + 1);
+
+  const idQuote = valueOf(buf, ID_KEY, first);
+  if (idQuote < 0 || buf[idQuote] !== QUOTE || buf[idQuote + 65] !== QUOTE) return null;
+  for (let i = idQuote + 1; i <= idQuote + 64; i++) if (!isLowerHex(buf[i])) return null;
+
+  let createdAt: number | null = null;
+  // Usually right after the id and pubkey; anywhere in the object otherwise.
+  const afterId = skipSpace(buf, idQuote + 66);
+  const pubkeyValue = buf[afterId] === COMMA ? valueAfterKey(buf, skipSpace(buf, afterId + 1), PUBKEY_KEY) : -1;
+  const next = pubkeyValue >= 0 && buf[pubkeyValue + 65] === QUOTE ? skipSpace(buf, pubkeyValue + 66) : -1;
+  const direct = next >= 0 && buf[next] === COMMA ? valueAfterKey(buf, skipSpace(buf, next + 1), CREATED_AT_KEY) : -1;
+  const digits = direct >= 0 ? direct : valueOf(buf, CREATED_AT_KEY, first);
+  if (digits >= 0) {
+    let value = 0;
+    let end = digits;
+    while (isDigit(buf[end]) && end - digits < 16) value = value * 10 + (buf[end++]! - 0x30);
+    const after = buf[end];
+    if (end > digits && end - digits <= 15 && (after === COMMA || after === CLOSE_BRACE || isSpace(after))) createdAt = value;
+  }
+  return { subscriptionId: buf.toString('utf8', subStart, subEnd), id: buf.toString('latin1', idQuote + 1, idQuote + 65), createdAt };
 }

@@ -182,7 +182,7 @@ async function forEachEvent(
     const rows = await query<EventRow>(
       tx,
       sql`SELECT ${EVENT_ROW_COLUMNS}
-          FROM (SELECT DISTINCT json_array_elements_text(${JSON.stringify(keyed.keys)}::json) AS k) keys
+          FROM ${textSet(keyed.keys)} AS keys(k)
           JOIN nostr_events e ON e.${sql.identifier(keyed.column)} = keys.k
           WHERE ${where}`,
     );

@@ -43,6 +43,29 @@ export async function recordCoverage(tx: Queryable, relay: string, scope: string
   return merged;
 }
 
+export interface WantedRow {
+  relay: string;
+  scope: string;
+  since: number;
+}
+
+export async function loadWanted(db: Queryable): Promise<WantedRow[]> {
+  const rows = await query<{ relay: string; scope: string; since: number | string }>(db, sql`SELECT relay, scope, since FROM coverage_wanted`);
+  return rows.map((r) => ({ relay: r.relay, scope: r.scope, since: Number(r.since) }));
+}
+
+/** Wants (relay, scope) covered from `since` (the earliest such wish is kept). */
+export async function recordWanted(db: Queryable, relay: string, scope: string, since: number): Promise<void> {
+  await db.execute(sql`
+    INSERT INTO coverage_wanted (relay, scope, since) VALUES (${relay}, ${scope}, ${since})
+    ON CONFLICT (relay, scope) DO UPDATE SET since = LEAST(coverage_wanted.since, excluded.since), updated_at = now()`);
+}
+
+/** The wish to cover (relay, scope) from `since` is met (a wish reaching further back stays). */
+export async function clearWanted(db: Queryable, relay: string, scope: string, since: number): Promise<void> {
+  await db.execute(sql`DELETE FROM coverage_wanted WHERE relay = ${relay} AND scope = ${scope} AND since >= ${since}`);
+}
+
 export interface RelayRecord {
   url: string;
   status: string;

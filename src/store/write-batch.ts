@@ -48,10 +48,11 @@ export interface WriteOptions {
   /** Relay the whole batch came from (first relay and seen-on); null or absent for file imports. */
   relay?: string | null;
   /**
-   * Every (event, relay) sighting when a batch mixes relays, repeats dropped upstream included, so
-   * seen-on stays complete. An event's first relay is its first sighting.
+   * The relays each event was seen on, first seen first, when a batch mixes relays: the batch's
+   * events and copies of events stored before (repeats dropped upstream included), so seen-on stays
+   * complete. An event's first relay is the first of its list.
    */
-  sightings?: Array<{ eventId: string; relay: string }>;
+  seenOn?: ReadonlyMap<string, readonly string[]>;
   normalizeOptions: NormalizeOptions;
   /** Runs inside the same transaction after the events are written (e.g. a coverage cursor). */
   inTransaction?: (tx: Queryable) => Promise<void>;
@@ -80,9 +81,7 @@ const EVENT_COLUMNS = sql`event_id text, kind integer, pubkey text, created_at b
 
 export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], options: WriteOptions): Promise<WriteResult> {
   const relay = options.relay ?? null;
-  const sightings = options.sightings ?? [];
-  const firstRelay = new Map<string, string>();
-  for (const s of sightings) if (!firstRelay.has(s.eventId)) firstRelay.set(s.eventId, s.relay);
+  const seenOn = options.seenOn ?? new Map<string, readonly string[]>();
   const result: WriteResult = {
     inserted: 0,
     duplicates: 0,
@@ -121,7 +120,7 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
     }
   }
   candidates.push(...winners.values());
-  if (candidates.length === 0 && sightings.length === 0 && !options.inTransaction) return result;
+  if (candidates.length === 0 && seenOn.size === 0 && !options.inTransaction) return result;
 
   await db.transaction(async (tx) => {
     await tx.execute(sql`SELECT pg_advisory_xact_lock(${WRITER_LOCK_KEY})`);
@@ -149,7 +148,7 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
     }
 
     // 3. Insert. A replaceable candidate still facing a stored version for its address lost to it.
-    const records = candidates.map((n) => eventRecord(n, relay ?? firstRelay.get(n.event.id) ?? null));
+    const records = candidates.map((n) => eventRecord(n, relay ?? seenOn.get(n.event.id)?.[0] ?? null));
     const insertedRows = await query<{ event_id: string }>(
       tx,
       sql`INSERT INTO nostr_events (event_id, kind, pubkey, created_at, content, tags_json, sig, identifier, subclaw,
@@ -203,14 +202,19 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
       await tx.execute(sql`DELETE FROM community_approvals WHERE approval_id IN ${textSet(deletedIds)}`);
     }
 
-    // 6. Seen-on relays, for every sighting of an event that is stored now (repeats included).
-    const seen = relay === null ? sightings : [...byId.keys()].map((eventId) => ({ eventId, relay }));
-    if (seen.length > 0) {
+    // 6. Seen-on relays of every event that is stored now: one row per event, relays appended in
+    //    first-seen order (a row changes only when a relay is new to it). Sent grouped by relay
+    //    list, of which a batch has few.
+    const seen = relay === null ? seenOn : new Map([...byId.keys()].map((id) => [id, [relay]]));
+    if (seen.size > 0) {
       await tx.execute(sql`
-        INSERT INTO event_relays (event_id, relay)
-        SELECT DISTINCT s."eventId", s.relay FROM json_to_recordset(${jsonParam(seen)}) AS s("eventId" text, relay text)
-          JOIN nostr_events e ON e.event_id = s."eventId"
-        ON CONFLICT DO NOTHING`);
+        INSERT INTO event_relays AS t (event_id, relays)
+        SELECT s.id, g.relays FROM json_to_recordset(${jsonParam(groupByRelays(seen))}) AS g(relays text[], ids json)
+          CROSS JOIN LATERAL json_array_elements_text(g.ids) AS s(id)
+          JOIN nostr_events e ON e.event_id = s.id
+        ON CONFLICT (event_id) DO UPDATE
+          SET relays = t.relays || ARRAY(SELECT r FROM unnest(excluded.relays) WITH ORDINALITY AS x(r, n) WHERE r <> ALL (t.relays) ORDER BY n)
+          WHERE NOT t.relays @> excluded.relays`);
     }
 
     // 7. Derived rows: recompute the touched reaction pairs, profiles and communities; add the
@@ -247,4 +251,16 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
     if (options.inTransaction) await options.inTransaction(tx);
   });
   return result;
+}
+
+/** Events grouped by their relay list (in order): the seen-on rows as few JSON values. */
+function groupByRelays(seenOn: ReadonlyMap<string, readonly string[]>): Array<{ relays: readonly string[]; ids: string[] }> {
+  const groups = new Map<string, { relays: readonly string[]; ids: string[] }>();
+  for (const [id, relays] of seenOn) {
+    const key = relays.join('\n'); // a URL holds no newline
+    const group = groups.get(key);
+    if (group) group.ids.push(id);
+    else groups.set(key, { relays, ids: [id] });
+  }
+  return [...groups.values()];
 }

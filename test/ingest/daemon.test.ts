@@ -20,7 +20,7 @@ import { handBuiltEvents, world, secretKeys } from '../fixtures/hand-built.js';
 import postgres from 'postgres';
 import { adminUrl, createTestDatabase, engines, type TestDatabase } from '../helpers/engines.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-import { testPipeline } from '../helpers/ingest.js';
+import { testPipeline, waitFor } from '../helpers/ingest.js';
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 // Real relays, reconnect backoff and fallback timers: a loaded CI machine needs more than 60 s.
@@ -55,7 +55,12 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function startDaemon(database: TestDatabase, relaySet: RelaySet, verifier: VerifyPool): Promise<Running> {
+async function startDaemon(
+  database: TestDatabase,
+  relaySet: RelaySet,
+  verifier: VerifyPool,
+  overrides: Partial<ConstructorParameters<typeof IngestDaemon>[0]> = {},
+): Promise<Running> {
   const db = database.db;
   const pipeline = testPipeline(database, verifier, log, { retryDelayMs: 100, operationTimeoutMs: 10_000 });
   const daemon = new IngestDaemon({
@@ -71,7 +76,7 @@ async function startDaemon(database: TestDatabase, relaySet: RelaySet, verifier:
         log,
         maxFrameBytes: 524_288,
         // As in production (service.ts): copies of verified events skip the parse.
-        isKnownEvent: (id) => pipeline.isKnown(id),
+        takeKnownCopies: true,
         backoff: { minMs: 50, maxMs: 500 },
         keepaliveMs: 2000,
         pongTimeoutMs: 2000,
@@ -85,6 +90,7 @@ async function startDaemon(database: TestDatabase, relaySet: RelaySet, verifier:
     repairIntervalMs: 200,
     fallbackAfterMs: 300,
     handBackAfterMs: 300,
+    ...overrides,
   });
   await daemon.start();
   return { daemon, pipeline, stop: () => daemon.stop() };
@@ -96,17 +102,6 @@ async function storedIds(db: AppDatabase, kinds: number[]): Promise<string[]> {
     sql`SELECT event_id FROM nostr_events WHERE kind IN (${sql.raw(kinds.join(', '))}) ORDER BY event_id`,
   );
   return rows.map((r) => r.event_id);
-}
-
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    // A poll lost on a terminated connection must not hang the test: give each one 2 s.
-    const ok = await Promise.race([condition().catch(() => false), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const commentScope = { filter: { kinds: [1111], '#K': ['web'] } };
@@ -144,7 +139,7 @@ describe.each(engines)('live ingest on %s', (driver) => {
     );
     running = await startDaemon(database, relaySet, verifier);
     const expected = (await relay.query({ kinds: [1111], '#K': ['web'] })).map((e) => e.id).sort();
-    await until(async () => (await storedIds(database.db, [1111])).length >= expected.length, 'stored comments');
+    await waitFor(async () => (await storedIds(database.db, [1111])).length >= expected.length, 'stored comments');
     // The relay honours NIP-09: the deleted posts it received are not served, so compare with it.
     expect(await storedIds(database.db, [1111])).toEqual(expected);
     const [ai] = await query<{ subclaw: string; is_ai: boolean; is_top_level: boolean; relay: string }>(
@@ -153,17 +148,17 @@ describe.each(engines)('live ingest on %s', (driver) => {
     );
     expect(ai).toEqual({ subclaw: 'ai', is_ai: true, is_top_level: true, relay: relay.url });
     const relayReactions = (await relay.query({ kinds: [7] })).length;
-    await until(async () => (await storedIds(database.db, [7])).length === relayReactions, 'stored reactions');
+    await waitFor(async () => (await storedIds(database.db, [7])).length === relayReactions, 'stored reactions');
 
     // Live: a post published now arrives through the open subscription.
     const fresh = post(1);
     await relay.publish([fresh]);
-    await until(async () => (await storedIds(database.db, [1111])).includes(fresh.id), 'live post');
-    const seenOn = await query<{ relay: string }>(database.db, sql`SELECT relay FROM event_relays WHERE event_id = ${fresh.id}`);
-    expect(seenOn).toEqual([{ relay: relay.url }]);
+    await waitFor(async () => (await storedIds(database.db, [1111])).includes(fresh.id), 'live post');
+    const seenOn = await query<{ relays: string[] }>(database.db, sql`SELECT relays FROM event_relays WHERE event_id = ${fresh.id}`);
+    expect(seenOn).toEqual([{ relays: [relay.url] }]);
 
     // Coverage for (relay, scope) is one range reaching the present.
-    await until(async () => {
+    await waitFor(async () => {
       const cov = await loadCoverage(database.db, { relay: relay.url, scope: 'comments' });
       return cov.length === 1 && cov[0]!.until >= NOW;
     }, 'coverage up to now');
@@ -179,16 +174,16 @@ describe.each(engines)('live ingest on %s', (driver) => {
     await relay.publish(before, { timeoutMs: 60_000 });
     running = await startDaemon(database, parseRelaySet({ primaries: [relay.url], scopes: { comments: commentScope } }, 'test'), verifier);
     // Crash the relay while ingest is under way; new events arrive once it is back.
-    await until(async () => (await storedIds(database.db, [1111])).length > 0, 'first events');
+    await waitFor(async () => (await storedIds(database.db, [1111])).length > 0, 'first events');
     await relay.kill();
     await new Promise((r) => setTimeout(r, 300));
     await relay.restart();
     const after = Array.from({ length: 100 }, (_, i) => post(1000 + i));
     await relay.publish(after, { timeoutMs: 60_000 });
     const expected = (await relay.storedEvents()).filter((e) => e.kind === 1111).map((e) => e.id).sort();
-    await until(async () => (await storedIds(database.db, [1111])).length >= expected.length, 'catch-up after restart');
+    await waitFor(async () => (await storedIds(database.db, [1111])).length >= expected.length, 'catch-up after restart');
     expect(await storedIds(database.db, [1111])).toEqual(expected);
-    await until(async () => {
+    await waitFor(async () => {
       const cov = await loadCoverage(database.db, { relay: relay.url, scope: 'comments' });
       return holes(cov).length === 0 && (cov.at(-1)?.until ?? 0) >= NOW;
     }, 'coverage without holes');
@@ -216,7 +211,7 @@ describe.each(engines)('live ingest on %s', (driver) => {
     }
     await publishing;
     const expected = (await relay.storedEvents()).map((e) => e.id).sort();
-    await until(async () => (await storedIds(database.db, [1111])).length >= expected.length, 'catch-up after the drop');
+    await waitFor(async () => (await storedIds(database.db, [1111])).length >= expected.length, 'catch-up after the drop');
     expect(await storedIds(database.db, [1111])).toEqual(expected);
   });
 
@@ -233,23 +228,23 @@ describe.each(engines)('live ingest on %s', (driver) => {
       parseRelaySet({ primaries: [primary.url], fallbacks: [fallback.url], scopes: { comments: commentScope } }, 'test'),
       verifier,
     );
-    await until(async () => (await storedIds(database.db, [1111])).length === 50, 'initial events');
+    await waitFor(async () => (await storedIds(database.db, [1111])).length === 50, 'initial events');
     await primary.stop();
     // Published while the primary is down: only the fallback has them.
     const during = Array.from({ length: 40 }, (_, i) => post(100 + i));
     await fallback.publish(during, { timeoutMs: 60_000 });
-    await until(async () => running!.daemon.switches.some((s) => s.action === 'fallback'), 'fallback switch');
-    await until(async () => (await storedIds(database.db, [1111])).length === 90, 'events through the fallback');
+    await waitFor(async () => running!.daemon.switches.some((s) => s.action === 'fallback'), 'fallback switch');
+    await waitFor(async () => (await storedIds(database.db, [1111])).length === 90, 'events through the fallback');
     const takeover = running.daemon.switches.find((s) => s.action === 'fallback')!;
     expect(takeover.from).not.toBeNull();
     await primary.restart();
     const later = Array.from({ length: 30 }, (_, i) => post(200 + i));
     await primary.publish(later, { timeoutMs: 60_000 });
-    await until(async () => running!.daemon.switches.some((s) => s.action === 'hand_back'), 'hand-back');
-    await until(async () => (await storedIds(database.db, [1111])).length === 120, 'events after hand-back');
+    await waitFor(async () => running!.daemon.switches.some((s) => s.action === 'hand_back'), 'hand-back');
+    await waitFor(async () => (await storedIds(database.db, [1111])).length === 120, 'events after hand-back');
     expect(running.daemon.health().scopes[0]!.fallbackActive).toBe(false);
     // The primary's own coverage closed the outage when it came back: no hole.
-    await until(async () => holes(await loadCoverage(database.db, { relay: primary.url, scope: 'comments' })).length === 0, 'no hole');
+    await waitFor(async () => holes(await loadCoverage(database.db, { relay: primary.url, scope: 'comments' })).length === 0, 'no hole');
   });
 
   it('finds a hole between covered ranges and repairs it by backfilling, leaving one range', async () => {
@@ -265,7 +260,7 @@ describe.each(engines)('live ingest on %s', (driver) => {
       await recordCoverage(tx, relay.url, 'comments', { since: now - 2999, until: now - 60 });
     });
     running = await startDaemon(database, parseRelaySet({ primaries: [relay.url], scopes: { comments: commentScope } }, 'test'), verifier);
-    await until(async () => holes(await loadCoverage(database.db, { relay: relay.url, scope: 'comments' })).length === 0, 'hole repaired');
+    await waitFor(async () => holes(await loadCoverage(database.db, { relay: relay.url, scope: 'comments' })).length === 0, 'hole repaired');
     const stored = new Set(await storedIds(database.db, [1111]));
     expect(inHole.every((e) => stored.has(e.id))).toBe(true);
     expect(running.daemon.repairs.some((r) => r.hole.since === now - 5000 && r.hole.until === now - 3000 && !r.error)).toBe(true);
@@ -278,13 +273,16 @@ describe.each(engines)('live ingest on %s', (driver) => {
     const held = Array.from({ length: 40 }, (_, i) => post(700 + i, 2000 - i * 30));
     await trio[0]!.publish(held, { timeoutMs: 60_000 });
     running = await startDaemon(database, parseRelaySet({ primaries: trio.map((r) => r.url), scopes: { comments: commentScope } }, 'test'), verifier);
-    await until(async () => (await storedIds(database.db, [1111])).length === held.length, 'first relay stored');
+    await waitFor(async () => (await storedIds(database.db, [1111])).length === held.length, 'first relay stored');
     // Every event is verified now: the copies the other two relays forward live are known.
     await Promise.all(trio.slice(1).map((r) => r.publish(held, { timeoutMs: 60_000 })));
-    await until(async () => {
-      const rows = await query<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM event_relays`);
-      return rows[0]!.n === held.length * 3;
+    await waitFor(async () => {
+      const rows = await query<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM event_relays WHERE cardinality(relays) = 3`);
+      return rows[0]!.n === held.length;
     }, 'every copy recorded as seen on its relay');
+    const orders = await query<{ relays: string[] }>(database.db, sql`SELECT relays FROM event_relays`);
+    // The first relay held them all before the others forwarded them: it is first seen everywhere.
+    expect(orders.every((o) => o.relays[0] === trio[0]!.url && new Set(o.relays).size === 3)).toBe(true);
     expect(await storedIds(database.db, [1111])).toEqual(held.map((e) => e.id).sort());
     const skipped = Object.fromEntries(running.daemon.health().relays.map((r) => [r.url, r.knownEventsSkipped]));
     expect(skipped).toEqual({ [trio[0]!.url]: 0, [trio[1]!.url]: held.length, [trio[2]!.url]: held.length });
@@ -301,7 +299,7 @@ describe.each(engines)('live ingest on %s', (driver) => {
     const held = Array.from({ length: 35 }, (_, i) => post(500 + i, 3000 - i * 60));
     await relay.publish(held, { timeoutMs: 60_000 });
     running = await startDaemon(database, parseRelaySet({ primaries: [relay.url], scopes: { comments: commentScope } }, 'test'), verifier);
-    await until(async () => {
+    await waitFor(async () => {
       const stored = new Set(await storedIds(database.db, [1111]));
       return held.every((e) => stored.has(e.id));
     }, 'every held event stored, not just the newest page');
@@ -309,5 +307,55 @@ describe.each(engines)('live ingest on %s', (driver) => {
     expect(holes(ranges)).toEqual([]);
     // Coverage reaches back past the oldest held event, proven by paging rather than assumed.
     expect(ranges[0]!.since).toBeLessThanOrEqual(held[0]!.created_at);
+  });
+
+  it('covers a scope whose possibly capped first answer is all newer than the clock margin, once the margin has passed', async () => {
+    database = await createTestDatabase(driver);
+    // A page size of 1 makes the one-event answer possibly capped; the event is 5 s ahead of the
+    // clock, so at EOSE nothing is old enough to be proven.
+    const relay = await startTestRelay({ maxLimit: 1 });
+    relays.push(relay);
+    const ahead = post(900, -5);
+    await relay.publish([ahead]);
+    running = await startDaemon(database, parseRelaySet({ primaries: [relay.url], scopes: { comments: commentScope } }, 'test'), verifier);
+    await waitFor(async () => (await storedIds(database.db, [1111])).includes(ahead.id), 'event stored');
+    await waitFor(async () => {
+      const ranges = await loadCoverage(database.db, { relay: relay.url, scope: 'comments' });
+      return ranges.length > 0 && ranges[0]!.since <= ahead.created_at + 1 && ranges.at(-1)!.until > ahead.created_at;
+    }, 'coverage from just after the answer, advancing with the clock', 30_000);
+  });
+
+  it('remembers the unproven start of a capped answer across a restart, and pages it in then', async () => {
+    database = await createTestDatabase(driver);
+    const relay = await startTestRelay({ maxLimit: 10 });
+    relays.push(relay);
+    const held = Array.from({ length: 35 }, (_, i) => post(800 + i, 3000 - i * 60));
+    await relay.publish(held, { timeoutMs: 60_000 });
+    const relaySet = parseRelaySet({ primaries: [relay.url], scopes: { comments: commentScope } }, 'test');
+    // First run without hole repair: stopped after the capped answer, before anything pages it in.
+    running = await startDaemon(database, relaySet, verifier, { repairIntervalMs: 0 });
+    await waitFor(async () => (await loadCoverage(database.db, { relay: relay.url, scope: 'comments' })).length > 0, 'newest part covered');
+    const wanted = await query<{ since: number | string }>(database.db, sql`SELECT since FROM coverage_wanted WHERE relay = ${relay.url}`);
+    expect(wanted).toHaveLength(1);
+    // Health reports the unproven start as a hole.
+    const [hole] = running.daemon.health().scopes.find((x) => x.scope === 'comments')!.holes[relay.url] ?? [];
+    expect(hole?.since).toBe(Number(wanted[0]!.since));
+    await running.stop();
+    running = null;
+    const stored = new Set(await storedIds(database.db, [1111]));
+    expect(held.filter((e) => !stored.has(e.id)).length).toBeGreaterThan(0);
+
+    running = await startDaemon(database, relaySet, verifier);
+    await waitFor(async () => {
+      const now = new Set(await storedIds(database.db, [1111]));
+      return held.every((e) => now.has(e.id));
+    }, 'the older part paged in after the restart');
+    await waitFor(
+      async () => (await query(database.db, sql`SELECT 1 FROM coverage_wanted WHERE relay = ${relay.url}`)).length === 0,
+      'the met wish cleared',
+    );
+    const ranges = await loadCoverage(database.db, { relay: relay.url, scope: 'comments' });
+    expect(holes(ranges)).toEqual([]);
+    expect(ranges[0]!.since).toBeLessThanOrEqual(Number(wanted[0]!.since));
   });
 });

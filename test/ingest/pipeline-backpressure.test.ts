@@ -14,6 +14,7 @@ import { note, testPipeline, waitFor } from '../helpers/ingest.js';
 
 const log = createLogger('silent');
 const NOW = Math.floor(Date.now() / 1000);
+const RELAY = 'wss://relay.example';
 
 describe.each(engines)('pipeline backpressure on %s', (driver) => {
   let verifier: VerifyPool;
@@ -43,7 +44,7 @@ describe.each(engines)('pipeline backpressure on %s', (driver) => {
 
       const events = Array.from({ length: 300 }, (_, i) => note(i, NOW - i));
       let accepted = 0;
-      const submits = events.map((event) => pipeline.submit({ value: event, relay: null }).then(() => void accepted++));
+      const submits = events.map((event) => pipeline.submit({ value: event, relay: RELAY }).then(() => void accepted++));
       await waitFor(() => pipeline.depth.pendingBatches >= 2, 'both batch slots taken');
       // Give every submit the chance to return that could: none can finish a batch meanwhile.
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -58,6 +59,13 @@ describe.each(engines)('pipeline backpressure on %s', (driver) => {
       expect(accepted).toBe(events.length);
       const [row] = await query<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM nostr_events`);
       expect(row!.n).toBe(events.length);
+      // Events that waited for a slot keep their relay: first relay and seen-on, for every event.
+      const [seen] = await query<{ first: number; seen: number }>(
+        database.db,
+        sql`SELECT (SELECT count(*)::int FROM nostr_events WHERE relay = ${RELAY}) AS first,
+                   (SELECT count(*)::int FROM event_relays WHERE relays = ARRAY[${RELAY}]) AS seen`,
+      );
+      expect(seen).toEqual({ first: events.length, seen: events.length });
     } finally {
       await database.destroy();
     }

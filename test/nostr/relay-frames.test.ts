@@ -4,7 +4,7 @@ import {
   isValidSubscriptionId,
   messagePrefix,
   parseRelayFrame,
-  peekEventFrame,
+  peekEventFrame as peek,
   serializeAuth,
   serializeClose,
   serializeCount,
@@ -156,6 +156,7 @@ describe('serializers', () => {
 });
 
 describe('peekEventFrame', () => {
+  const peekEventFrame = (text: string) => peek(Buffer.from(text));
   const id = 'a'.repeat(64);
   it('reads subscription id, event id and created_at without parsing', () => {
     expect(peekEventFrame(`["EVENT","sub:1",{"id":"${id}","pubkey":"b","created_at":1700000000,"kind":1}]`)).toEqual({
@@ -173,11 +174,25 @@ describe('peekEventFrame', () => {
     expect(peekEventFrame(JSON.stringify(['EVENT', 's', { content: `"id":"${other}"` }]))).toBeNull();
   });
 
+  it('reads bytes: multi-byte characters before the id, and "id" as a string value, change nothing', () => {
+    const frame = JSON.stringify(['EVENT', 'süb', { content: 'ünïcödé 🌍 "id"', tags: [['id', 'x'], ['e', 'id']], created_at: 42, id }]);
+    expect(peekEventFrame(frame)).toEqual({ subscriptionId: 'süb', id, createdAt: 42 });
+  });
+
+  it('leaves created_at null when it is not a plain integer of at most 15 digits', () => {
+    expect(peekEventFrame(`["EVENT","s",{"created_at":1234567890123456,"id":"${id}"}]`)?.createdAt).toBeNull();
+    expect(peekEventFrame(`["EVENT","s",{"created_at":-5,"id":"${id}"}]`)?.createdAt).toBeNull();
+    expect(peekEventFrame(`["EVENT","s",{"created_at":1.5,"id":"${id}"}]`)?.createdAt).toBeNull();
+  });
+
   it('gives up (null) on anything but a plain EVENT frame', () => {
     expect(peekEventFrame(`["EOSE","s"]`)).toBeNull();
     expect(peekEventFrame(`["EVENT","s\\"x",{"id":"${id}"}]`)).toBeNull(); // escaped subscription id
     expect(peekEventFrame(`["EVENT","s",{"id":"${id.toUpperCase()}"}]`)).toBeNull();
     expect(peekEventFrame(`["EVENT","s",{"id":"${id}"}]`)?.createdAt).toBeNull();
     expect(peekEventFrame('not json')).toBeNull();
+    expect(peekEventFrame(`["EVENT","",{"id":"${id}"}]`)).toBeNull(); // empty subscription id
+    expect(peekEventFrame(`["EVENT","s",{"id":"${id.slice(1)}"}]`)).toBeNull(); // 63 characters
+    expect(peekEventFrame(`["EVENT","s",{"id":"${id}`)).toBeNull(); // cut before the closing quote
   });
 });

@@ -34,3 +34,19 @@ export const coverageRanges = pgTable(
   },
   (t) => [primaryKey({ columns: [t.relay, t.scope, t.since] })],
 );
+
+/**
+ * The earliest second a (relay, scope) is wanted covered from while that start is not proven: a
+ * live answer the relay may have capped proves only its newer part. The stretch from here to the
+ * first covered range is repaired like a hole, also after a restart; the row goes once it is covered.
+ */
+export const coverageWanted = pgTable(
+  'coverage_wanted',
+  {
+    relay: text('relay').notNull(),
+    scope: text('scope').notNull(),
+    since: bigint('since', { mode: 'number' }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.relay, t.scope] })],
+);

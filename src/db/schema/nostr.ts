@@ -211,12 +211,10 @@ export const tombstones = pgTable(
   (t) => [primaryKey({ columns: [t.deletionId, t.target] }), index('tombstones_target_idx').on(t.target)],
 );
 
-export const eventRelays = pgTable(
-  'event_relays',
-  {
-    eventId: text('event_id').notNull(),
-    relay: text('relay').notNull(),
-    firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.eventId, t.relay] })],
-);
+export const eventRelays = pgTable('event_relays', {
+  eventId: text('event_id').primaryKey(),
+  // One row per event, its relays in the order first seen: copies of an event that arrive from
+  // several relays together become one row written with the event, not one row per relay.
+  relays: text('relays').array().notNull(),
+  firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
+});
