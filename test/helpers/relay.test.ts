@@ -135,6 +135,25 @@ describe('test relay (@nostr-relay/core + SQLite)', () => {
     expect(live[1]).toBe('live');
   });
 
+  it('holdDelivery stops each connection after its allowance of events, then release sends the rest in order', async () => {
+    const r = await relay();
+    const stored = Array.from({ length: 10 }, (_, i) => note(aliceKey, BASE + i, `held ${i}`));
+    await r.publish(stored);
+    const hold = r.holdDelivery(3);
+    const c = await rawClient(r.url);
+    sockets.push(c.socket);
+    c.socket.send(JSON.stringify(['REQ', 'h', { kinds: [1] }]));
+    await c.waitFor((f) => f[0] === 'EVENT' && c.frames.length === 3);
+    // A round trip on a second connection gives the relay time to send more, if it would.
+    await r.query({ kinds: [1], limit: 1 });
+    expect(c.frames.map((f) => f[0])).toEqual(['EVENT', 'EVENT', 'EVENT']);
+    hold.release();
+    await c.waitFor((f) => f[0] === 'EOSE');
+    const ids = c.frames.filter((f) => f[0] === 'EVENT').map((f) => (f[2] as NostrEvent).id);
+    expect(ids).toEqual([...stored].reverse().map((e) => e.id));
+    expect(c.frames.at(-1)?.[0]).toBe('EOSE');
+  });
+
   it('keeps kind-5 deletion requests and removes their targets', async () => {
     const r = await relay();
     const target = note(aliceKey, BASE, 'to delete');

@@ -119,6 +119,12 @@ export interface TestRelay {
   storedEvents(): Promise<NostrEvent[]>;
   /** Drops every client connection abruptly (no close frame) but keeps listening: a network blip. */
   dropConnections(): void;
+  /**
+   * From now on, each connection gets at most `events` more EVENT frames; everything the relay
+   * sends it after that (events, EOSE, …) waits, in order, until `release()`. Tests use it to
+   * stop a stream at a known point, e.g. to kill a client mid-ingest whatever the machine's speed.
+   */
+  holdDelivery(events: number): { release(): void };
   /** Graceful stop: close frames (1001) to clients, then the listener and the storage. */
   stop(): Promise<void>;
   /** Crash: sockets destroyed at once, no close frames, listener and storage closed. */
@@ -194,6 +200,7 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
   const requests: Filter[][] = [];
   const negentropyOpens: Filter[] = [];
   let transition: Promise<void> = Promise.resolve();
+  let delivery: DeliveryHold | null = null;
 
   /** Serialises start/stop/kill so overlapping calls (e.g. afterEach + a test's own stop) are safe. */
   function serial(step: () => Promise<void>): Promise<void> {
@@ -226,6 +233,7 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     const wss = new WebSocketServer({ server: http, maxPayload: maxMessageLength });
     wss.on('connection', (socket, req) => {
       clients.add(socket);
+      holdableSend(socket, () => delivery);
       relay.handleConnection(socket, req.socket.remoteAddress);
       const negentropy = new Map<string, NegentropyResponder>();
       socket.on('message', (data: RawData, isBinary: boolean) => {
@@ -369,6 +377,16 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     dropConnections() {
       for (const socket of running?.clients ?? []) socket.terminate();
     },
+    holdDelivery(events) {
+      const hold: DeliveryHold = { allowance: events, sent: new WeakMap(), waiting: [] };
+      delivery = hold;
+      return {
+        release() {
+          if (delivery === hold) delivery = null;
+          for (const flush of hold.waiting.splice(0)) flush();
+        },
+      };
+    },
     stop: () => serial(() => shutdown(true)),
     kill: () => serial(() => shutdown(false)),
     restart: () =>
@@ -397,6 +415,46 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     throw error;
   }
   return handle;
+}
+
+/** A `holdDelivery` in force: EVENT frames sent per connection since, and the frames held back. */
+interface DeliveryHold {
+  allowance: number;
+  sent: WeakMap<WebSocket, number>;
+  waiting: Array<() => void>;
+}
+
+/**
+ * Routes the socket's `send` through the current delivery hold, if any. Once a connection has had
+ * its allowance of EVENT frames, it queues everything after, so frame order is kept on release.
+ */
+function holdableSend(socket: WebSocket, currentHold: () => DeliveryHold | null): void {
+  const send = socket.send.bind(socket) as (data: string) => void;
+  const queued: string[] = [];
+  let flushing = false;
+  const flush = (): void => {
+    flushing = false;
+    for (const data of queued.splice(0)) if (socket.readyState === WebSocket.OPEN) send(data);
+  };
+  (socket as { send: (data: string) => void }).send = (data: string) => {
+    const hold = currentHold();
+    if (queued.length > 0 || (hold && isEventFrame(data) && (hold.sent.get(socket) ?? 0) >= hold.allowance)) {
+      queued.push(data);
+      if (hold && !flushing) {
+        flushing = true;
+        hold.waiting.push(flush);
+      } else if (!hold) {
+        flush();
+      }
+      return;
+    }
+    if (hold && isEventFrame(data)) hold.sent.set(socket, (hold.sent.get(socket) ?? 0) + 1);
+    send(data);
+  };
+}
+
+function isEventFrame(data: unknown): boolean {
+  return typeof data === 'string' && data.startsWith('["EVENT"');
 }
 
 /** The frame as a JSON array, or null (the validator then answers it as the engine would). */

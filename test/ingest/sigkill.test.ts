@@ -74,12 +74,15 @@ describe.each(engines)('daemon killed with SIGKILL on %s', (driver) => {
       VERIFY_WORKERS: '1',
     };
 
+    // The relay stops the first daemon's stream after 1,000 events, so the kill lands mid-ingest
+    // however fast the daemon is (a fast one used to have all 3,000 committed before the kill).
+    const hold = relay.holdDelivery(1000);
     const first = await startIngest(env);
     children.push(first.child);
-    // Kill once some, but not all, events are committed.
     await waitFor(async () => ((await ingestReport(first))?.outcomes.accepted ?? 0) > 0, 'first commits');
     first.child.kill('SIGKILL');
     await first.exited;
+    hold.release();
     // What survived the kill: some events, not all of them (the kill landed mid-ingest).
     const killed = driver === 'postgres' ? database! : await openDatabase({ dataDir });
     try {
