@@ -240,7 +240,7 @@ function cover(target: BackfillTarget, options: BackfillOptions, range: Range): 
     .mark(async (tx) => {
       if (options.fence && !(await options.fence(tx))) return;
       await recordCoverage(tx, target.relay, target.scope, range);
-    })
+    }, target.relay)
     .catch((error: unknown) => options.log.error({ err: error, ...range }, 'backfill coverage not recorded'));
 }
 

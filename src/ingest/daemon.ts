@@ -479,8 +479,8 @@ export class IngestDaemon {
   }
 
   /**
-   * Records a covered range once every event submitted before now is committed, if this daemon
-   * still owns the relay at that commit.
+   * Records a covered range once every event submitted before now, and every copy of the relay's
+   * still undecided, is committed, if this daemon still owns the relay at that commit.
    */
   private commitCoverage(sub: Subscription, range: Range): void {
     const key = coverageKey(sub.relay, sub.scope);
@@ -492,7 +492,7 @@ export class IngestDaemon {
         }
         const merged = await recordCoverage(tx, sub.relay, sub.scope, range);
         this.coverage.set(key, merged);
-      })
+      }, sub.relay)
       .catch((error: unknown) => this.o.log.error({ err: error, relay: sub.relay, scope: sub.scope }, 'coverage not recorded'));
   }
 

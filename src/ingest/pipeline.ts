@@ -86,6 +86,11 @@ interface HeldCopy {
 /** Work to run in the transaction that commits everything submitted before it (cursor writes). */
 interface Marker {
   work: (tx: Queryable) => Promise<void>;
+  /**
+   * Ids the marker's relay had sent (submitted or held copies) that were still pending when it was
+   * made: the marker commits with or after each of them (see mark()).
+   */
+  awaits: string[];
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -175,11 +180,20 @@ export class IngestPipeline {
    * Runs `work` inside the transaction that commits every event submitted before this call, and
    * resolves after that commit. A coverage cursor written this way can never claim events that are
    * not yet stored: the range and its events commit together or not at all.
+   *
+   * With `relay`, the same holds for that relay's copies still pending now, wherever they wait: a
+   * copy held beside another relay's pending one (parsed and written later if that one is forged),
+   * or a submit waiting for a batch slot. The marker is carried to later batches until they are
+   * decided.
    */
-  mark(work: (tx: Queryable) => Promise<void>): Promise<void> {
+  mark(work: (tx: Queryable) => Promise<void>, relay?: string): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    const awaits: string[] = [];
+    if (relay !== undefined) {
+      for (const [id, relays] of this.seenOn) if (relays.includes(relay) && this.seen.isPending(id)) awaits.push(id);
+    }
     return new Promise<void>((resolve, reject) => {
-      this.markers.push({ work, resolve, reject });
+      this.markers.push({ work, awaits, resolve, reject });
       this.armTimer();
     });
   }
@@ -327,8 +341,8 @@ export class IngestPipeline {
     checked.catch(() => {}); // awaited in write(); avoid an unhandled rejection meanwhile
     const written = this.writeChain.then(() => this.write(chunk, checked, markers));
     this.writeChain = written.then(
-      () => {
-        for (const m of markers) m.resolve();
+      (carried) => {
+        for (const m of markers) if (!carried.has(m)) m.resolve();
       },
       (error: unknown) => {
         this.failure ??= error instanceof Error ? error : new Error(String(error));
@@ -367,11 +381,12 @@ export class IngestPipeline {
     return { stored, results };
   }
 
+  /** Writes a batch; returns the markers carried to a later batch (see mark()). */
   private async write(
     chunk: Admitted[],
     checked: Promise<Checked>,
     markers: Marker[],
-  ): Promise<void> {
+  ): Promise<Set<Marker>> {
     const { stored, results } = await checked;
     const batch: NormalizedEvent[] = [];
     const confirmed: string[] = [];
@@ -409,13 +424,24 @@ export class IngestPipeline {
       seenOn.set(id, relays);
       this.seenOn.delete(id);
     }
+    // A marker whose relay sent copies that are still undecided waits for a later batch.
+    const carried = new Set<Marker>();
+    for (const m of markers) {
+      m.awaits = m.awaits.filter((id) => !inBatch.has(id) && this.seen.isPending(id));
+      if (m.awaits.length > 0) carried.add(m);
+    }
+    if (carried.size > 0) {
+      this.markers = [...carried, ...this.markers];
+      this.armTimer();
+    }
+    const committing = markers.filter((m) => !carried.has(m));
     const extra = this.options.inTransaction;
     const inTransaction =
-      markers.length === 0 && !extra
+      committing.length === 0 && !extra
         ? undefined
         : async (tx: Queryable) => {
             if (extra) await extra(tx);
-            for (const m of markers) await m.work(tx);
+            for (const m of committing) await m.work(tx);
           };
     const result = await this.retrying('write batch', () =>
       writeBatch(this.options.writeDb ?? this.options.db, batch, {
@@ -431,6 +457,7 @@ export class IngestPipeline {
     for (const [reason, n] of Object.entries(result.unstorable)) this.counts.invalid[reason] = (this.counts.invalid[reason] ?? 0) + n;
     for (const id of confirmed) this.counts.duplicate += this.seen.confirm(id).length;
     this.options.onBatchWritten?.(result);
+    return carried;
   }
 
   /** Database outages are waited out: the batch stays in memory and readers stay paused meanwhile. */

@@ -15,6 +15,7 @@ import { note, testPipeline, waitFor } from '../helpers/ingest.js';
 const log = createLogger('silent');
 const NOW = Math.floor(Date.now() / 1000);
 const RELAY = 'wss://relay.example';
+const OTHER_RELAY = 'wss://other.example';
 
 describe.each(engines)('pipeline backpressure on %s', (driver) => {
   let verifier: VerifyPool;
@@ -51,11 +52,24 @@ describe.each(engines)('pipeline backpressure on %s', (driver) => {
       // Taken in: two batches in flight, one dispatching and a partial buffer at most.
       expect(accepted).toBeLessThanOrEqual(4 * 10);
       expect(pipeline.depth.pendingBatches).toBeLessThanOrEqual(3);
+      // A coverage marker of the relay made now commits with its events still waiting for a slot,
+      // not before them (a crash in between would leave them behind its cursor); another relay's
+      // marker does not wait for them. Each records how many events its transaction saw.
+      const storedWhenMarked: Record<string, number> = {};
+      const marker = (relay: string) =>
+        pipeline.mark(async (tx) => {
+          const [row] = await query<{ n: number }>(tx, sql`SELECT count(*)::int AS n FROM nostr_events`);
+          storedWhenMarked[relay] = row!.n;
+        }, relay);
+      const marked = Promise.all([marker(RELAY), marker(OTHER_RELAY)]);
 
       release();
       await blocker;
       await Promise.all(submits);
       await pipeline.flush();
+      await marked;
+      expect(storedWhenMarked[RELAY]).toBe(events.length);
+      expect(storedWhenMarked[OTHER_RELAY]).toBeLessThan(events.length);
       expect(accepted).toBe(events.length);
       const [row] = await query<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM nostr_events`);
       expect(row!.n).toBe(events.length);

@@ -104,6 +104,32 @@ describe.each(engines)('copies of pending events on %s', (driver) => {
     expect(pipeline.takeCopy(event.id, relay(9), Buffer.from(frame(event)))).toBe(true); // verified now
   });
 
+  it("commits a relay's marker (its coverage) only with or after the copies that relay sent, also when the first copy was forged", async () => {
+    const db = await fresh();
+    const pipeline = testPipeline(db, verifier, log);
+    const event = note(5, NOW - 10);
+    await pipeline.submit({ value: forged(event), relay: relay(0) });
+    copy(pipeline, event.id, frame(event), relay(1)); // the real event, held beside the forgery
+    // Each marker records whether the event was stored when its transaction ran.
+    const saw: Array<[string, boolean]> = [];
+    const marker = (from: string) =>
+      pipeline.mark(async (tx) => {
+        const rows = await query<{ event_id: string }>(tx, sql`SELECT event_id FROM nostr_events WHERE event_id = ${event.id}`);
+        saw.push([from, rows.length === 1]);
+      }, from);
+    // Taken in the same batch as the forgery: relay 1's copy is parsed only once that batch has
+    // found the forgery, so relay 1's marker must wait for the batch that stores the real event.
+    // Relay 2 sent nothing: its marker does not wait.
+    const marked = Promise.all([marker(relay(1)), marker(relay(2))]);
+    await pipeline.flush();
+    await marked;
+    expect(saw).toEqual([
+      [relay(2), false],
+      [relay(1), true],
+    ]);
+    expect(await storedIds(db)).toEqual([event.id]);
+  });
+
   it('counts a held frame that is not an event, and one whose peeked id was not its own, by what they are', async () => {
     const db = await fresh();
     const pipeline = testPipeline(db, verifier, log);
