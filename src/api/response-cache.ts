@@ -39,7 +39,10 @@ export interface ResponseCacheStats {
   misses: number;
   bypasses: number;
   evictions: number;
+  /** Writes heard and channel changes; each empties the cache. */
   invalidations: number;
+  /** Of those, the channel going down or coming back (suspend, resume). */
+  channelChanges: number;
   entries: number;
   bytes: number;
   serving: boolean;
@@ -103,7 +106,7 @@ export class ResponseCache {
   private bytes = 0;
   /** Off until the owner says writes can be heard (resume). */
   private serving = false;
-  private readonly counts = { hits: 0, misses: 0, bypasses: 0, evictions: 0, invalidations: 0 };
+  private readonly counts = { hits: 0, misses: 0, bypasses: 0, evictions: 0, invalidations: 0, channelChanges: 0 };
   private readonly clock: () => number;
 
   constructor(private readonly options: ResponseCacheOptions) {
@@ -122,11 +125,13 @@ export class ResponseCache {
   /** Writes can no longer be heard (channel down): serve nothing from memory, store nothing. */
   suspend(): void {
     this.serving = false;
+    this.counts.channelChanges++;
     this.invalidate();
   }
 
   /** Writes can be heard again; whatever was missed meanwhile is covered by starting empty. */
   resume(): void {
+    this.counts.channelChanges++;
     this.invalidate();
     this.serving = true;
   }

@@ -67,6 +67,9 @@ describe('response cache', () => {
     cache.resume();
     // What was stored before the suspension is gone: writes may have been missed meanwhile.
     expect((await cache.fetch('k', produce)).outcome).toBe('miss');
+    // Three channel changes (up, down, up), each an invalidation; one write heard on top.
+    cache.invalidate();
+    expect(cache.stats()).toMatchObject({ channelChanges: 3, invalidations: 4 });
   });
 
   it('a page read while a write committed is never stored for the new generation', async () => {
