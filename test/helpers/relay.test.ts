@@ -37,7 +37,7 @@ async function rawClient(url: string): Promise<{ socket: WebSocket; frames: unkn
     socket,
     frames,
     closed,
-    waitFor(pred, ms = 5000) {
+    waitFor(pred, ms = 30_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const hit = frames.find(pred);

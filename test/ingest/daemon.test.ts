@@ -229,6 +229,8 @@ describe.each(engines)('live ingest on %s', (driver) => {
       verifier,
     );
     await waitFor(async () => (await storedIds(database.db, [1111])).length === 50, 'initial events');
+    // The primary's coverage (committed after its events) is where the fallback must start from.
+    await waitFor(async () => (await loadCoverage(database.db, { relay: primary.url, scope: 'comments' })).length > 0, 'primary covered');
     await primary.stop();
     // Published while the primary is down: only the fallback has them.
     const during = Array.from({ length: 40 }, (_, i) => post(100 + i));
@@ -340,7 +342,10 @@ describe.each(engines)('live ingest on %s', (driver) => {
     // First run without hole repair: stopped after the capped answer, before anything pages it in.
     running = await startDaemon(database, relaySet, verifier, { repairIntervalMs: 0 });
     await waitFor(async () => (await loadCoverage(database.db, { relay: relay.url, scope: 'comments' })).length > 0, 'newest part covered');
-    const wanted = await query<{ since: number | string }>(database.db, sql`SELECT since FROM coverage_wanted WHERE relay = ${relay.url}`);
+    // The wanted start is stored beside the coverage commit, not inside it: wait for both.
+    const wantedRows = () => query<{ since: number | string }>(database.db, sql`SELECT since FROM coverage_wanted WHERE relay = ${relay.url}`);
+    await waitFor(async () => (await wantedRows()).length > 0, 'wanted start stored');
+    const wanted = await wantedRows();
     expect(wanted).toHaveLength(1);
     // Health reports the unproven start as a hole.
     const [hole] = running.daemon.health().scopes.find((x) => x.scope === 'comments')!.holes[relay.url] ?? [];

@@ -139,7 +139,7 @@ describe.each(engines)('copies of pending events on %s', (driver) => {
     copy(pipeline, claimed.id, `["EVENT","sub",{"id":"${claimed.id}",`, relay(1)); // truncated frame
     copy(pipeline, claimed.id, frame(other), relay(2)); // peeked as `claimed`, holds `other`
     // Stored without a flush: the batch timer also covers events taken in while a batch is written.
-    await waitFor(async () => (await storedIds(db)).includes(other.id), 'the event the frame really held', 10_000);
+    await waitFor(async () => (await storedIds(db)).includes(other.id), 'the event the frame really held', 30_000);
     await pipeline.flush();
 
     expect(await storedIds(db)).toEqual([other.id]);

@@ -147,8 +147,9 @@ describe('VerifyPool lifecycle', () => {
   });
 
   it('fails a chunk whose worker dies twice instead of hanging, and keeps working', async () => {
-    const pool = await VerifyPool.create({ size: 1, batchSize: 10_000 });
-    const events = [...corpus, ...corpus];
+    const pool = await VerifyPool.create({ size: 1, batchSize: 20_000 });
+    // A chunk long enough (seconds of work) that the replacement still holds it when killed.
+    const events = Array.from({ length: 8 }, () => corpus).flat();
     const pending = expect(pool.verify(events)).rejects.toThrow(/died .* twice/);
     await workersOf(pool)[0]!.terminate();
     // The replacement picks the chunk up once it has loaded; kill it while it holds the chunk.
