@@ -31,7 +31,7 @@ import type { AppDatabase, Queryable } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { loadCoverage, loadRelayLearned, mergeRelayLearned, recordCoverage } from '../store/ingest-state.js';
 import { filterCondition, localEventKeys } from '../store/local-events.js';
-import { observedPageSize, pageLimitFor, parseLearned, type LearnedCapabilities } from './capabilities.js';
+import { ignoresUntil, learnedPageSize, observedPageSize, pageLimitFor, parseLearned, type LearnedCapabilities } from './capabilities.js';
 import { mergeRanges, uncovered, type Range } from './coverage.js';
 import { nip77Knowledge, reconcileWithRelay, shouldTryNegentropy, type Nip77Knowledge } from './negentropy.js';
 import type { IngestPipeline } from './pipeline.js';
@@ -209,11 +209,12 @@ export async function backfill(target: BackfillTarget, options: BackfillOptions)
         options.onProgress?.({ ...total });
         continue;
       }
-      if (known.respectsUntil === false) throw new RelayIgnoresUntilError(target.relay, known.untilCheckedAt);
+      if (ignoresUntil(known)) throw new RelayIgnoresUntilError(target.relay, known.untilCheckedAt);
       const part = await backfillRange(target, { ...options, since: gap.since, until: gap.until }, total, negentropy);
       total.incompleteSeconds.push(...part.incompleteSeconds);
       const pageSize = observedPageSize(total.pageLimit, part.largestPage, part.eventsInRange);
-      if (pageSize !== null && pageSize !== known.pageSize) {
+      // Also stored again when the same size was due for a re-check: trusted for another period.
+      if (pageSize !== null && pageSize !== (total.learned.pageSize ?? learnedPageSize(known))) {
         options.log.info({ relay: target.relay, pageSize, asked: total.pageLimit }, 'learned the page size the relay serves');
         await learn({ pageSize, pageSizeLearnedAt: new Date().toISOString() });
       }
@@ -222,7 +223,7 @@ export async function backfill(target: BackfillTarget, options: BackfillOptions)
       }
     }
   } catch (error) {
-    if (error instanceof RelayIgnoresUntilError && known.respectsUntil !== false) {
+    if (error instanceof RelayIgnoresUntilError && !ignoresUntil(known)) {
       options.log.warn({ relay: target.relay, scope: target.scope }, 'relay ignores "until": paging it stopped and refused from now on');
       await learn({ respectsUntil: false, untilCheckedAt: new Date().toISOString() });
     }

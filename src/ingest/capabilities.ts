@@ -37,9 +37,33 @@ export function parseLearned(value: unknown): LearnedCapabilities {
   return Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined)) as LearnedCapabilities;
 }
 
+/**
+ * How long a limitation learned from behaviour (a smaller page size, ignoring `until`) is trusted
+ * before it is tested again: relays get upgraded and reconfigured, and a short page can have had a
+ * passing cause. Re-testing costs one ordinary backfill; trusting a stale limit forever costs more
+ * round trips, or holes never repaired.
+ */
+export const RECHECK_LEARNED_AFTER_MS = 7 * 24 * 3600 * 1000;
+
+/** Learned at `at` (ISO) and not yet due for a re-check. Undated or unreadable: kept (cautious). */
+function stillTrusted(at: string | undefined, now: number): boolean {
+  const t = at === undefined ? Number.NaN : Date.parse(at);
+  return Number.isNaN(t) || now - t < RECHECK_LEARNED_AFTER_MS;
+}
+
+/** The page size the relay was seen serving, or null when unknown or due for a re-check. */
+export function learnedPageSize(learned: LearnedCapabilities, now = Date.now()): number | null {
+  return learned.pageSize !== undefined && stillTrusted(learned.pageSizeLearnedAt, now) ? learned.pageSize : null;
+}
+
+/** The relay was seen ignoring `until`, recently enough that it is not paged backwards. */
+export function ignoresUntil(learned: LearnedCapabilities, now = Date.now()): boolean {
+  return learned.respectsUntil === false && stillTrusted(learned.untilCheckedAt, now);
+}
+
 /** The page size to ask: the caller's, no larger than the advertised or the observed limit. */
-export function pageLimitFor(requested: number, learned: LearnedCapabilities): number {
-  return Math.max(1, Math.min(requested, learned.maxLimit ?? Infinity, learned.pageSize ?? Infinity));
+export function pageLimitFor(requested: number, learned: LearnedCapabilities, now = Date.now()): number {
+  return Math.max(1, Math.min(requested, learned.maxLimit ?? Infinity, learnedPageSize(learned, now) ?? Infinity));
 }
 
 /** The REQ ceiling to start with, or null for the connection's default. */

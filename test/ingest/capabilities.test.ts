@@ -1,6 +1,15 @@
 /** The pure rules behind learned relay behaviour and relay ownership. */
 import { describe, expect, it } from 'vitest';
-import { connectionLearning, observedPageSize, pageLimitFor, parseLearned, reqCeilingFor } from '../../src/ingest/capabilities.js';
+import {
+  connectionLearning,
+  ignoresUntil,
+  learnedPageSize,
+  observedPageSize,
+  pageLimitFor,
+  parseLearned,
+  RECHECK_LEARNED_AFTER_MS,
+  reqCeilingFor,
+} from '../../src/ingest/capabilities.js';
 import { fairShare } from '../../src/ingest/ownership.js';
 import { relayLockKey } from '../../src/store/locks.js';
 
@@ -21,6 +30,25 @@ describe('learned capabilities', () => {
     expect(pageLimitFor(500, { maxLimit: 100 })).toBe(100);
     expect(pageLimitFor(500, { maxLimit: 100, pageSize: 5 })).toBe(5);
     expect(pageLimitFor(3, { pageSize: 5 })).toBe(3);
+  });
+
+  it('trusts a limitation learned from behaviour for a while, then tests it again', () => {
+    const now = Date.parse('2026-11-24T12:00:00Z');
+    const ago = (ms: number) => new Date(now - ms).toISOString();
+    const day = 24 * 3600 * 1000;
+    expect(learnedPageSize({ pageSize: 5, pageSizeLearnedAt: ago(day) }, now)).toBe(5);
+    expect(learnedPageSize({ pageSize: 5, pageSizeLearnedAt: ago(RECHECK_LEARNED_AFTER_MS + 1) }, now)).toBeNull();
+    // Undated or unreadable dates keep the limit: asking too little is cheaper than a wrong guess.
+    expect(learnedPageSize({ pageSize: 5 }, now)).toBe(5);
+    expect(learnedPageSize({ pageSize: 5, pageSizeLearnedAt: 'yesterday' }, now)).toBe(5);
+    expect(learnedPageSize({}, now)).toBeNull();
+    expect(pageLimitFor(500, { maxLimit: 100, pageSize: 5, pageSizeLearnedAt: ago(8 * day) }, now)).toBe(100);
+
+    expect(ignoresUntil({ respectsUntil: false, untilCheckedAt: ago(6 * day) }, now)).toBe(true);
+    expect(ignoresUntil({ respectsUntil: false, untilCheckedAt: ago(8 * day) }, now)).toBe(false);
+    expect(ignoresUntil({ respectsUntil: false }, now)).toBe(true);
+    expect(ignoresUntil({ respectsUntil: true, untilCheckedAt: ago(day) }, now)).toBe(false);
+    expect(ignoresUntil({}, now)).toBe(false);
   });
 
   it('starts under the lowest known REQ ceiling', () => {

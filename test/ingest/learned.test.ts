@@ -16,7 +16,7 @@ import { parseLearned } from '../../src/ingest/capabilities.js';
 import { IngestDaemon } from '../../src/ingest/daemon.js';
 import { RelayConnection } from '../../src/ingest/relay-connection.js';
 import { parseRelaySet } from '../../src/ingest/relay-set.js';
-import { loadCoverage, loadRelayLearned, recordCoverage } from '../../src/store/ingest-state.js';
+import { loadCoverage, loadRelayLearned, mergeRelayLearned, recordCoverage } from '../../src/store/ingest-state.js';
 import { VerifyPool } from '../../src/nostr/verify-pool.js';
 import type { NostrEvent } from '../../src/nostr/types.js';
 import { createLogger } from '../../src/log.js';
@@ -100,6 +100,17 @@ describe.each(engines)('learned relay behaviour on %s', (driver) => {
     expect(relay.requests.slice(asked).every((r) => r.filters[0]!.limit === 5)).toBe(true);
     expect(relay.requests.length).toBeGreaterThan(asked);
     expect((await loadCoverage(database.db, { relay: relay.url, scope: 'second' })).map((r) => [r.since, r.until])).toEqual([[range.since, range.until]]);
+
+    // Learned long ago: due for a re-check, so the next backfill asks full pages again and stores
+    // what it finds (the same size here), dated today: trusted for another period.
+    await mergeRelayLearned(database.db, relay.url, { pageSize: 5, pageSizeLearnedAt: new Date(Date.now() - 8 * 24 * 3600 * 1000).toISOString() });
+    const before = relay.requests.length;
+    const third = await backfill(target('third'), { db: database.db, pipeline: pipelineFor(database, verifier, log), log, ...range, pageLimit: 50 });
+    expect(third.pageLimit).toBe(50);
+    expect(relay.requests[before]!.filters[0]!.limit).toBe(50);
+    const relearned = await learnedOf(database, relay.url);
+    expect(relearned.pageSize).toBe(5);
+    expect(Date.now() - Date.parse(relearned.pageSizeLearnedAt!)).toBeLessThan(3600 * 1000);
   });
 
   it('detects a relay that ignores until, records it, and refuses to page it backwards again', async () => {
@@ -123,9 +134,18 @@ describe.each(engines)('learned relay behaviour on %s', (driver) => {
     const coverage = await loadCoverage(database.db, { relay: relay.url, scope: 'comments' });
     expect(coverage.map((r) => [r.since, r.until])).toEqual([[newest[0]!.created_at + 1, T]]);
 
-    const asked = relay.requests.length;
+    let asked = relay.requests.length;
     await expect(run()).rejects.toThrow(/ignores "until"/);
     expect(relay.requests.length).toBe(asked);
+
+    // Found a week and a day ago: tested again (one page, the relay still ignores it), dated anew.
+    await mergeRelayLearned(database.db, relay.url, { untilCheckedAt: new Date(Date.now() - 8 * 24 * 3600 * 1000).toISOString() });
+    await expect(run()).rejects.toBeInstanceOf(RelayIgnoresUntilError);
+    expect(relay.requests.length).toBeGreaterThan(asked);
+    const rechecked = await learnedOf(database, relay.url);
+    expect(rechecked.respectsUntil).toBe(false);
+    expect(Date.now() - Date.parse(rechecked.untilCheckedAt!)).toBeLessThan(3600 * 1000);
+    asked = relay.requests.length;
 
     // An older covered range leaves a hole below the first page: the daemon reports it and leaves
     // it alone instead of paging the relay backwards.
