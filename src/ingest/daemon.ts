@@ -29,7 +29,7 @@ import { query, type AppDatabase, type DedicatedSession } from '../db/client.js'
 import type { Logger } from '../log.js';
 import { clearWanted, loadCoverage, loadRelays, loadWanted, recordCoverage, recordWanted, mergeRelayLearned, saveRelayState } from '../store/ingest-state.js';
 import { backfill, RelayIgnoresUntilError } from './backfill.js';
-import { connectionLearning, pageLimitFor, parseLearned, reqCeilingFor, type LearnedCapabilities } from './capabilities.js';
+import { connectionLearning, pageLimitFor, parseLearned, RECHECK_LEARNED_AFTER_MS, reqCeilingFor, type LearnedCapabilities } from './capabilities.js';
 import { coveredUntil, holes, mergeRanges, provenByEose, uncovered, type EoseAnswer, type Range } from './coverage.js';
 import { fetchRelayInformation, limitsOf, type RelayLimits } from './nip11.js';
 import { RelayOwnership, type OwnershipReport } from './ownership.js';
@@ -126,8 +126,8 @@ export class IngestDaemon {
   private repairing: Promise<void> | null = null;
   private readonly stopping = new AbortController();
   private lastRepairAt = 0;
-  /** Holes already reported as impossible to repair (relay ignores `until`). */
-  private readonly unrepairable = new Set<string>();
+  /** Holes reported as impossible to repair (the relay ignores `until`), and when. */
+  private readonly unrepairable = new Map<string, number>();
   /**
    * Per coverage key, the earliest since a live REQ asked for whose answer did not prove it (a
    * possibly capped answer): the gap before the first covered range is repaired like a hole.
@@ -538,7 +538,8 @@ export class IngestDaemon {
       const connection = this.connections.get(relay);
       if (!scope || scope.batch || !connection || connection.state().status !== 'connected') continue;
       const holeId = `${key}${SEP}${gap.since}`;
-      if (this.unrepairable.has(holeId)) continue;
+      // Left until the relay's refusal is due for a re-check (backfill then pages it once more).
+      if (Date.now() - (this.unrepairable.get(holeId) ?? -Infinity) < RECHECK_LEARNED_AFTER_MS) continue;
       const record = { at: new Date().toISOString(), relay, scope: scopeName, hole: gap, events: 0 } as (typeof this.repairs)[number];
       this.o.log.info({ relay, scope: scopeName, hole: gap }, 'repairing a coverage hole');
       this.repairing = backfill(
@@ -562,7 +563,7 @@ export class IngestDaemon {
           record.error = (error as Error).message;
           // A relay that ignores `until` (and offers no NIP-77) cannot fill it: reported once, left.
           if (error instanceof RelayIgnoresUntilError) {
-            this.unrepairable.add(holeId);
+            this.unrepairable.set(holeId, Date.now());
             this.learned.set(relay, { ...this.learned.get(relay), respectsUntil: false });
             this.o.log.warn({ relay, scope: scopeName, hole: gap }, 'coverage hole left: the relay ignores "until"');
           } else this.o.log.warn({ err: error, relay, scope: scopeName }, 'hole repair failed; will retry');
