@@ -163,11 +163,14 @@ export class IngestPipeline {
   }
 
   /**
-   * A second frame for a pending event from a relay that already sent one: not held, so one relay
-   * cannot fill the waiting places (MAX_WAITING) that an honest relay's copy needs.
+   * A further frame for a pending event from a relay that already has a copy waiting beside it: not
+   * held, so one relay cannot fill the waiting places (MAX_WAITING) an honest relay's copy needs.
+   * A relay whose own copy is the pending one may still have one held: its first copy may be the
+   * forgery and its second the real event.
    */
   private repeatOfPending(id: string, relay: string): boolean {
-    return (this.seenOn.get(id)?.includes(relay) ?? false) && this.seen.isPending(id);
+    if (!(this.seenOn.get(id)?.includes(relay) ?? false)) return false;
+    return this.seen.waitingCopies(id).some((copy) => ('event' in copy ? copy.item.relay : copy.relay) === relay);
   }
 
   /** Counts a value rejected before it reached the pipeline (e.g. an unparseable import line). */
@@ -306,6 +309,8 @@ export class IngestPipeline {
         this.admit(admitted);
         continue;
       }
+      // Its relay holds the event (again listed, if its own earlier copy was the forgery).
+      if (admitted.item.relay !== null) this.sighted(id, admitted.item.relay);
       this.buffer.push(admitted);
       this.armTimer();
       return;
@@ -387,6 +392,9 @@ export class IngestPipeline {
     checked: Promise<Checked>,
     markers: Marker[],
   ): Promise<Set<Marker>> {
+    // After a failed batch nothing more is written: a later commit could carry a marker (a coverage
+    // cursor) past events that were lost with the failed batch.
+    if (this.failure) throw this.failure;
     const { stored, results } = await checked;
     const batch: NormalizedEvent[] = [];
     const confirmed: string[] = [];

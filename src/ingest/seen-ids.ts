@@ -53,6 +53,11 @@ export class SeenIds<T> {
     return this.confirmed.has(id);
   }
 
+  /** The copies held beside the pending one of `id` (none when it is not pending). */
+  waitingCopies(id: string): readonly T[] {
+    return this.pending.get(id) ?? [];
+  }
+
   /** A copy of `id` is being verified now. */
   isPending(id: string): boolean {
     return this.pending.has(id);

@@ -104,6 +104,20 @@ describe.each(engines)('copies of pending events on %s', (driver) => {
     expect(pipeline.takeCopy(event.id, relay(9), Buffer.from(frame(event)))).toBe(true); // verified now
   });
 
+  it('stores the real event a relay sends after its own forgery of it, but holds no third copy from it', async () => {
+    const db = await fresh();
+    const pipeline = testPipeline(db, verifier, log);
+    const event = note(6, NOW - 10);
+    await pipeline.submit({ value: forged(event), relay: relay(0) });
+    copy(pipeline, event.id, frame(event), relay(0)); // held: the relay's first copy is the pending one
+    copy(pipeline, event.id, frame(event), relay(0)); // a repeat beside its held copy: dropped
+    await pipeline.flush();
+
+    expect(await storedIds(db)).toEqual([event.id]);
+    expect(await seenOn(db)).toEqual({ [event.id]: [relay(0)] });
+    expect(pipeline.counts).toMatchObject({ received: 3, accepted: 1, duplicate: 1, invalid: { bad_sig: 1 } });
+  });
+
   it("commits a relay's marker (its coverage) only with or after the copies that relay sent, also when the first copy was forged", async () => {
     const db = await fresh();
     const pipeline = testPipeline(db, verifier, log);
@@ -128,6 +142,29 @@ describe.each(engines)('copies of pending events on %s', (driver) => {
       [relay(1), true],
     ]);
     expect(await storedIds(db)).toEqual([event.id]);
+  });
+
+  it('commits nothing after a batch failed for good, not even a marker queued before the failure', async () => {
+    const db = await fresh();
+    const pipeline = testPipeline(db, verifier, log, { maxWriteAttempts: 1 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const failing = pipeline.mark(async () => {
+      await gate;
+      throw new Error('the batch fails');
+    });
+    failing.catch(() => {});
+    await waitFor(() => pipeline.depth.pendingBatches === 1, 'the failing batch in flight');
+    let laterRan = false;
+    const later = pipeline.mark(async () => {
+      laterRan = true;
+    });
+    later.catch(() => {});
+    await waitFor(() => pipeline.depth.pendingBatches === 2, 'the later batch queued behind it');
+    release();
+    await expect(failing).rejects.toThrow('the batch fails');
+    await expect(later).rejects.toThrow('the batch fails');
+    expect(laterRan).toBe(false);
   });
 
   it('counts a held frame that is not an event, and one whose peeked id was not its own, by what they are', async () => {
