@@ -31,7 +31,7 @@ import type { AppDatabase, Queryable } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { loadCoverage, loadRelayLearned, mergeRelayLearned, recordCoverage } from '../store/ingest-state.js';
 import { filterCondition, localEventKeys } from '../store/local-events.js';
-import { ignoresUntil, learnedPageSize, observedPageSize, pageLimitFor, parseLearned, type LearnedCapabilities } from './capabilities.js';
+import { ignoresUntil, learnedPageSize, observedPageSize, pageLimitFor, parseLearned, smallestKnownPageSize, type LearnedCapabilities } from './capabilities.js';
 import { mergeRanges, uncovered, type Range } from './coverage.js';
 import { nip77Knowledge, reconcileWithRelay, shouldTryNegentropy, type Nip77Knowledge } from './negentropy.js';
 import type { IngestPipeline } from './pipeline.js';
@@ -112,8 +112,11 @@ export interface BackfillResult extends BackfillProgress {
 /** The relay answered a page with events newer than its `until`: it cannot be paged backwards. */
 export class RelayIgnoresUntilError extends Error {
   override name = 'RelayIgnoresUntilError';
+  /** When that was found (ISO), if before this run. */
+  readonly checkedAt: string | undefined;
   constructor(relay: string, since?: string) {
     super(`${relay} ignores "until" (${since ? `seen ${since}` : 'a page held events newer than it'}): it cannot be paged backwards, so backfill from it is refused`);
+    this.checkedAt = since;
   }
 }
 
@@ -196,6 +199,9 @@ export async function backfill(target: BackfillTarget, options: BackfillOptions)
     pageLimit: pageLimitFor(options.pageLimit ?? 500, known),
     learned: {},
   };
+  // A stored page size due for a re-check is not asked (pages of the full size test it), but it
+  // still decides which pages may have been cut short.
+  const fullPageAt = smallestKnownPageSize(total.pageLimit, known);
   const learn = async (patch: Partial<LearnedCapabilities>) => {
     Object.assign(total.learned, patch);
     await mergeRelayLearned(options.db, target.relay, patch);
@@ -210,7 +216,7 @@ export async function backfill(target: BackfillTarget, options: BackfillOptions)
         continue;
       }
       if (ignoresUntil(known)) throw new RelayIgnoresUntilError(target.relay, known.untilCheckedAt);
-      const part = await backfillRange(target, { ...options, since: gap.since, until: gap.until }, total, negentropy);
+      const part = await backfillRange(target, { ...options, since: gap.since, until: gap.until }, total, negentropy, fullPageAt);
       total.incompleteSeconds.push(...part.incompleteSeconds);
       const pageSize = observedPageSize(total.pageLimit, part.largestPage, part.eventsInRange);
       // Also stored again when the same size was due for a re-check: trusted for another period.
@@ -250,6 +256,8 @@ async function backfillRange(
   options: BackfillOptions,
   total: BackfillResult,
   negentropy: Negentropy | null,
+  /** A page this large may have been cut short by the relay (see smallestKnownPageSize). */
+  fullPageAt: number,
 ): Promise<RangeResult> {
   const limit = total.pageLimit;
   const timeoutMs = options.pageTimeoutMs ?? 30_000;
@@ -284,7 +292,7 @@ async function backfillRange(
       // Only the cursor second came back. A page as large as the relay's real page size may hide
       // more events at that second (it returns the same page for every `until` there).
       for (const e of page.events) boundary.add(e.id);
-      const full = page.events.length >= Math.min(limit, seenPageSize > 0 ? seenPageSize : limit);
+      const full = page.events.length >= Math.min(fullPageAt, seenPageSize > 0 ? seenPageSize : fullPageAt);
       let complete = !full;
       if (full && negentropy?.usable) complete = await reconcileRange(target, options, { since: cursor, until: cursor }, total, negentropy);
       if (!complete && full) complete = await resolveDenseSecond(target, options, cursor, boundary, total, limit, timeoutMs);

@@ -18,7 +18,7 @@ const learnedSchema = z.looseObject({
   /** The page size the relay really serves: it returned no more than this while holding more. */
   pageSize: z.number().int().positive().optional().catch(undefined),
   pageSizeLearnedAt: z.string().optional().catch(undefined),
-  /** false: a page came back with events newer than its `until` (never paged backwards again). */
+  /** false: a page came back with events newer than its `until` (not paged backwards until re-checked). */
   respectsUntil: z.boolean().optional().catch(undefined),
   untilCheckedAt: z.string().optional().catch(undefined),
   /** REQ ceiling learned from a CLOSED naming it. */
@@ -59,6 +59,15 @@ export function learnedPageSize(learned: LearnedCapabilities, now = Date.now()):
 /** The relay was seen ignoring `until`, recently enough that it is not paged backwards. */
 export function ignoresUntil(learned: LearnedCapabilities, now = Date.now()): boolean {
   return learned.respectsUntil === false && stillTrusted(learned.untilCheckedAt, now);
+}
+
+/**
+ * The smallest page size the relay is known to cut answers at, a learned one however old: what
+ * decides whether a page may have been cut (a full page), where guessing too small only costs a
+ * check and guessing too large loses events.
+ */
+export function smallestKnownPageSize(requested: number, learned: LearnedCapabilities): number {
+  return Math.max(1, Math.min(requested, learned.maxLimit ?? Infinity, learned.pageSize ?? Infinity));
 }
 
 /** The page size to ask: the caller's, no larger than the advertised or the observed limit. */

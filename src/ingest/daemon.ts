@@ -29,7 +29,7 @@ import { query, type AppDatabase, type DedicatedSession } from '../db/client.js'
 import type { Logger } from '../log.js';
 import { clearWanted, loadCoverage, loadRelays, loadWanted, recordCoverage, recordWanted, mergeRelayLearned, saveRelayState } from '../store/ingest-state.js';
 import { backfill, RelayIgnoresUntilError } from './backfill.js';
-import { connectionLearning, pageLimitFor, parseLearned, RECHECK_LEARNED_AFTER_MS, reqCeilingFor, type LearnedCapabilities } from './capabilities.js';
+import { connectionLearning, parseLearned, RECHECK_LEARNED_AFTER_MS, reqCeilingFor, smallestKnownPageSize, type LearnedCapabilities } from './capabilities.js';
 import { coveredUntil, holes, mergeRanges, provenByEose, uncovered, type EoseAnswer, type Range } from './coverage.js';
 import { fetchRelayInformation, limitsOf, type RelayLimits } from './nip11.js';
 import { RelayOwnership, type OwnershipReport } from './ownership.js';
@@ -126,7 +126,9 @@ export class IngestDaemon {
   private repairing: Promise<void> | null = null;
   private readonly stopping = new AbortController();
   private lastRepairAt = 0;
-  /** Holes reported as impossible to repair (the relay ignores `until`), and when. */
+  /** Coverage markers not yet committed (or failed), per coverage key. */
+  private readonly coverageMarks = new Map<string, number>();
+  /** Holes reported as impossible to repair (the relay ignores `until`), and when that was learned. */
   private readonly unrepairable = new Map<string, number>();
   /**
    * Per coverage key, the earliest since a live REQ asked for whose answer did not prove it (a
@@ -472,9 +474,12 @@ export class IngestDaemon {
     else if (sub.answer.oldest !== null) sub.provenFrom = Math.max(since, sub.answer.oldest + 1);
   }
 
-  /** The relay's page size as far as known (NIP-11, stored or learned), or null. */
+  /**
+   * The relay's page size as far as known (NIP-11, stored or learned, a learned one however old: a
+   * smaller cap only makes the capped-answer check more cautious), or null.
+   */
   private pageCapOf(url: string): number | null {
-    const cap = pageLimitFor(this.limits.get(url)?.maxLimit ?? Infinity, this.learned.get(url) ?? {});
+    const cap = smallestKnownPageSize(this.limits.get(url)?.maxLimit ?? Infinity, this.learned.get(url) ?? {});
     return Number.isFinite(cap) ? cap : null;
   }
 
@@ -484,6 +489,12 @@ export class IngestDaemon {
    */
   private commitCoverage(sub: Subscription, range: Range): void {
     const key = coverageKey(sub.relay, sub.scope);
+    this.coverageMarks.set(key, (this.coverageMarks.get(key) ?? 0) + 1);
+    const settled = () => {
+      const left = (this.coverageMarks.get(key) ?? 1) - 1;
+      if (left > 0) this.coverageMarks.set(key, left);
+      else this.coverageMarks.delete(key);
+    };
     this.o.pipeline
       .mark(async (tx) => {
         if (!(await this.ownership.fence(tx, sub.relay))) {
@@ -493,7 +504,8 @@ export class IngestDaemon {
         const merged = await recordCoverage(tx, sub.relay, sub.scope, range);
         this.coverage.set(key, merged);
       }, sub.relay)
-      .catch((error: unknown) => this.o.log.error({ err: error, relay: sub.relay, scope: sub.scope }, 'coverage not recorded'));
+      .catch((error: unknown) => this.o.log.error({ err: error, relay: sub.relay, scope: sub.scope }, 'coverage not recorded'))
+      .finally(settled);
   }
 
   /** Periodic work: advance live coverage, and move scopes to or from fallback relays. */
@@ -504,6 +516,9 @@ export class IngestDaemon {
       const connection = this.connections.get(sub.relay);
       // A paused socket may hold unread events older than the margin: do not claim past them.
       if (!sub.live || sub.oneShot || !connection || connection.state().status !== 'connected' || connection.state().paused) continue;
+      // One advance at a time: while one waits (a slow database, copies still undecided), the next
+      // tick would claim no more than it once it commits.
+      if (this.coverageMarks.has(coverageKey(sub.relay, sub.scope))) continue;
       const covered = coveredUntil(this.coverage.get(coverageKey(sub.relay, sub.scope)) ?? []) ?? sub.provenFrom;
       const until = now - this.o.clockMarginSeconds;
       if (covered !== null && until > covered) this.commitCoverage(sub, { since: covered, until });
@@ -563,7 +578,7 @@ export class IngestDaemon {
           record.error = (error as Error).message;
           // A relay that ignores `until` (and offers no NIP-77) cannot fill it: reported once, left.
           if (error instanceof RelayIgnoresUntilError) {
-            this.unrepairable.set(holeId, Date.now());
+            this.unrepairable.set(holeId, Date.parse(error.checkedAt ?? '') || Date.now());
             this.learned.set(relay, { ...this.learned.get(relay), respectsUntil: false });
             this.o.log.warn({ relay, scope: scopeName, hole: gap }, 'coverage hole left: the relay ignores "until"');
           } else this.o.log.warn({ err: error, relay, scope: scopeName }, 'hole repair failed; will retry');

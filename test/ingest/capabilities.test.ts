@@ -9,6 +9,7 @@ import {
   parseLearned,
   RECHECK_LEARNED_AFTER_MS,
   reqCeilingFor,
+  smallestKnownPageSize,
 } from '../../src/ingest/capabilities.js';
 import { fairShare } from '../../src/ingest/ownership.js';
 import { relayLockKey } from '../../src/store/locks.js';
@@ -43,6 +44,9 @@ describe('learned capabilities', () => {
     expect(learnedPageSize({ pageSize: 5, pageSizeLearnedAt: 'yesterday' }, now)).toBe(5);
     expect(learnedPageSize({}, now)).toBeNull();
     expect(pageLimitFor(500, { maxLimit: 100, pageSize: 5, pageSizeLearnedAt: ago(8 * day) }, now)).toBe(100);
+    // Asked at full size again, but a page of 5 still counts as possibly cut short.
+    expect(smallestKnownPageSize(500, { maxLimit: 100, pageSize: 5, pageSizeLearnedAt: ago(8 * day) })).toBe(5);
+    expect(smallestKnownPageSize(500, { maxLimit: 100 })).toBe(100);
 
     expect(ignoresUntil({ respectsUntil: false, untilCheckedAt: ago(6 * day) }, now)).toBe(true);
     expect(ignoresUntil({ respectsUntil: false, untilCheckedAt: ago(8 * day) }, now)).toBe(false);
