@@ -137,6 +137,8 @@ interface Negentropy {
   limits: NegentropyLimits;
   /** Support already recorded in this run. */
   recorded: boolean;
+  /** The relay has reconciled with us (stored from an earlier run, or in this one). */
+  provenBefore: boolean;
   report: NegentropyReport;
 }
 
@@ -349,13 +351,14 @@ async function resolveDenseSecond(
 async function negentropyFor(target: BackfillTarget, options: BackfillOptions, report: NegentropyReport): Promise<Negentropy | null> {
   if (options.negentropy === false) return null;
   const limits = { ...NEGENTROPY_DEFAULTS, ...options.negentropy };
-  const state: Negentropy = { usable: false, limits, recorded: false, report };
+  const state: Negentropy = { usable: false, limits, recorded: false, provenBefore: false, report };
   if (filterCondition(target.filter) === null) {
     report.fallback = 'the scope filter cannot be matched against stored events';
     return state;
   }
   const known = nip77Knowledge((await loadRelayLearned(options.db, target.relay))?.learned);
   state.usable = shouldTryNegentropy(known, Math.floor(Date.now() / 1000), limits.retryAfterSeconds);
+  state.provenBefore = known?.supported === true;
   if (!state.usable) report.fallback = `relay refused NIP-77: ${known?.error ?? 'unknown reason'}`;
   return state;
 }
@@ -386,12 +389,16 @@ async function reconcileRange(
     timeoutMs: limits.timeoutMs,
     maxNeed: limits.maxMissing,
     ...(options.signal ? { signal: options.signal } : {}),
+    provenBefore: negentropy.provenBefore,
   });
   if (outcome.kind === 'unsupported') {
     negentropy.usable = false;
     await recordSupport(target, options, negentropy, { supported: false, error: outcome.reason.slice(0, 500) });
   }
+  // A relay known to reconcile that answers with a NOTICE: paged for the rest of this run only.
+  if (outcome.kind === 'failed' && outcome.reason.startsWith('notice: ')) negentropy.usable = false;
   if (outcome.kind !== 'reconciled') return fallBack(outcome.reason);
+  negentropy.provenBefore = true;
   await recordSupport(target, options, negentropy, { supported: true, error: null });
   options.log.debug({ relay: target.relay, scope: target.scope, ...range, local: local.length, missing: outcome.need.length, rounds: outcome.rounds }, 'backfill: reconciled');
   if (!(await fetchIds(target, options, outcome.need, total))) return fallBack('the relay did not return every id it listed');

@@ -8,7 +8,8 @@
  * The relay proves support with its first decodable NEG-MSG. Before that, a NEG-ERR (any reason,
  * `blocked: too many records` included), a NOTICE (how relays without NIP-77 answer an unknown
  * message), silence or an undecodable answer mean "unsupported"; after it, failures (a `closed:`
- * time-out, a disconnect) only end this reconciliation.
+ * time-out, a disconnect) only end this reconciliation. A NOTICE from a relay that reconciled
+ * with us in an earlier session is such a failure too: it may be about anything.
  */
 import { nip77 } from 'nostr-tools';
 import type { Filter } from 'nostr-tools/filter';
@@ -40,6 +41,11 @@ export interface ReconcileOptions {
   frameSizeLimit?: number;
   /** Ends the session (NEG-CLOSE) with a 'failed' outcome. */
   signal?: AbortSignal;
+  /**
+   * The relay has reconciled with us before: a NOTICE while NEG-OPEN waits is then more likely
+   * about something else (NOTICE names no subscription) and ends only this session ('failed').
+   */
+  provenBefore?: boolean;
 }
 
 const DEFAULT_FRAME_SIZE_LIMIT = 50_000;
@@ -80,9 +86,11 @@ export async function reconcileWithRelay(
       clearTimeout(timer);
       timer = setTimeout(() => finish(verdict(`no answer within ${options.timeoutMs} ms`), true), options.timeoutMs);
     };
-    // NOTICE carries no subscription id: one arriving while NEG-OPEN waits is taken as its answer.
+    // NOTICE carries no subscription id: one arriving while NEG-OPEN waits is taken as its answer,
+    // a refusal unless the relay has reconciled with us before.
     const stopNoticeListener = connection.on('notice', (message) => {
-      if (!proven) finish({ kind: 'unsupported', reason: `notice: ${message.slice(0, 200)}` }, true);
+      const reason = `notice: ${message.slice(0, 200)}`;
+      if (!proven) finish(options.provenBefore ? { kind: 'failed', reason } : { kind: 'unsupported', reason }, true);
     });
     const onAbort = () => finish({ kind: 'failed', reason: 'aborted' }, true);
     options.signal?.addEventListener('abort', onAbort);

@@ -16,7 +16,7 @@ import { RelayConnection } from '../../src/ingest/relay-connection.js';
 import { createLogger } from '../../src/log.js';
 import type { NostrEvent } from '../../src/nostr/types.js';
 import { VerifyPool } from '../../src/nostr/verify-pool.js';
-import { loadCoverage, loadRelayLearned } from '../../src/store/ingest-state.js';
+import { loadCoverage, loadRelayLearned, mergeRelayLearned } from '../../src/store/ingest-state.js';
 import { createTestDatabase, engines, type TestDatabase } from '../helpers/engines.js';
 import { startHostileRelay, type HostileRelay } from '../helpers/hostile-relay.js';
 import { note, pipelineFor } from '../helpers/ingest.js';
@@ -179,6 +179,24 @@ describe.each(engines)('NIP-77 backfill on %s', (driver) => {
     expect(await storedIds()).toEqual(new Set(events.map((e) => e.id)));
     expect((await learnedNip77(relay.url))?.supported).toBe(false);
     expect(c.state().handlerErrors).toBe(0);
+  });
+
+  it('pages, but does not record a refusal, when a relay that reconciled before answers NEG-OPEN with a NOTICE', async () => {
+    database = await createTestDatabase(driver);
+    relay = await startTestRelay({ maxLimit: 5 });
+    const events = Array.from({ length: 12 }, (_, i) => note(i, T - 500 + i * 30));
+    await relay.publish(events, { timeoutMs: 60_000 });
+    // Stored from an earlier run: the relay reconciled then. (A NOTICE names no subscription: this
+    // one may be about anything, e.g. a rate warning, so it is not taken as "no NIP-77".)
+    const earlier = { supported: true, checkedAt: Math.floor(Date.now() / 1000) - 3600, error: null };
+    await mergeRelayLearned(database.db, relay.url, { nip77: earlier });
+    const c = connect(relay.url);
+    const result = await run(relay.url, c, pipeline());
+    expect(relay.negentropyOpens).toHaveLength(1);
+    expect(result.negentropy.reconciled).toBe(0);
+    expect(result.negentropy.fallback).toMatch(/^notice: /);
+    expect(await storedIds()).toEqual(new Set(events.map((e) => e.id)));
+    expect(await learnedNip77(relay.url)).toEqual(earlier);
   });
 
   it('counts malformed NEG-MSG frames by reason, ends the session on an undecodable one, and pages', async () => {
