@@ -67,6 +67,9 @@ export const nostrEvents = pgTable(
       .where(sql`${t.community} IS NOT NULL`),
     // Author pages and profile/deletion lookups.
     index('nostr_events_author_idx').on(t.pubkey, t.kind, t.createdAt.desc()),
+    // A scope's stored events in a time range (NIP-77 local ids, store/local-events.ts): without it
+    // each NEG-OPEN walked all of the author index (bench/RESULTS.md, "NIP-77 local ids").
+    index('nostr_events_kind_created_idx').on(t.kind, t.createdAt),
     // Threads: direct replies by parent, whole trees by root.
     index('nostr_events_parent_idx').on(t.parentId).where(sql`${t.parentId} IS NOT NULL`),
     index('nostr_events_root_idx').on(t.rootId).where(sql`${t.rootId} IS NOT NULL`),

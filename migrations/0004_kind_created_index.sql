@@ -1,0 +1,1 @@
+CREATE INDEX "nostr_events_kind_created_idx" ON "nostr_events" USING btree ("kind","created_at");
