@@ -10,6 +10,7 @@
  * bench/RESULTS.md, leaving other sections alone.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism, loadavg } from 'node:os';
 import { verifyEvent as nostrToolsVerify } from 'nostr-tools/pure';
 import { initNostrWasm } from 'nostr-wasm';
@@ -19,7 +20,7 @@ import { initVerifier, verifyEventSync, type VerifyBackendName } from '../src/no
 import { loadNativeSchnorr } from '../src/nostr/native-secp256k1.js';
 import { VerifyPool } from '../src/nostr/verify-pool.js';
 
-const CORPUS = '/work/shared/corpus/real-events.jsonl';
+const CORPUS = fileURLToPath(new URL('../test/fixtures/corpus/real-events.jsonl', import.meta.url));
 const SECTION = '## Signature verification';
 
 const argIndex = process.argv.indexOf('--events');

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkEventShape, SHAPE_REJECT_REASONS } from '../../src/nostr/event-shape.js';
 import type { ShapeCheckOptions, ShapeRejectReason } from '../../src/nostr/event-shape.js';
+import { corpusPath } from '../fixtures/corpus.js';
 
-const CORPUS = '/work/shared/corpus/real-events.jsonl';
-const lines = readFileSync(CORPUS, 'utf8').split('\n').filter((l) => l.trim() !== '');
+const lines = readFileSync(corpusPath, 'utf8').split('\n').filter((l) => l.trim() !== '');
 
 const NOW = 1_700_000_000;
 const opts: ShapeCheckOptions = { now: NOW, maxFutureSeconds: 900, maxEventBytes: 64 * 1024 };

@@ -1,16 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { NostrEvent } from '../../src/nostr/types.js';
+import { loadCorpus } from '../fixtures/corpus.js';
 import { initVerifier, verifyEventSync } from '../../src/nostr/verify.js';
 import { loadNativeSchnorr } from '../../src/nostr/native-secp256k1.js';
 import type { VerifyResult } from '../../src/nostr/verify.js';
 import { VerifyPool, workersOf } from '../../src/nostr/verify-pool.js';
 
-const corpus: NostrEvent[] = readFileSync('/work/shared/corpus/real-events.jsonl', 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l) => JSON.parse(l) as NostrEvent);
+const corpus: NostrEvent[] = loadCorpus();
 
 function flipHex(s: string, i: number): string {
   return s.slice(0, i) + (s[i] === '0' ? '1' : '0') + s.slice(i + 1);

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/nostr/types.js';
+import { loadCorpus } from '../fixtures/corpus.js';
 import {
   computeEventId,
   initVerifier,
@@ -21,10 +22,7 @@ const libraryInstalled = ['/usr/include/secp256k1_schnorrsig.h', '/usr/local/inc
   existsSync(p),
 );
 
-const corpus: NostrEvent[] = readFileSync('/work/shared/corpus/real-events.jsonl', 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l) => JSON.parse(l) as NostrEvent);
+const corpus: NostrEvent[] = loadCorpus();
 
 /** Replaces the character at `i` with a different hex digit. */
 function flipHex(s: string, i: number): string {
