@@ -7,7 +7,7 @@ import { OpenAPIHono, type Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
-import type { BackfillJob } from '../ingest/backfill-jobs.js';
+import type { BackfillJob } from '../ingest/coverage/backfill-jobs.js';
 import type { Logger } from '../log.js';
 import { MetricsRegistry } from '../metrics/registry.js';
 import { docsHandler } from './docs.js';
