@@ -13,7 +13,6 @@ import { RelayConnection } from '../../../src/ingest/relay/connection.js';
 import { parseRelaySet } from '../../../src/ingest/fleet/relay-set.js';
 import { loadCoverage } from '../../../src/store/ingest-state.js';
 import { VerifyPool } from '../../../src/nostr/verify-pool.js';
-import type { NostrEvent } from '../../../src/nostr/types.js';
 import { createLogger } from '../../../src/log.js';
 import { createTestDatabase, engines, type TestDatabase } from '../../helpers/engines.js';
 import { startHostileRelay, type HostileRelay } from '../../helpers/hostile-relay.js';

@@ -4,7 +4,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { finalizeEvent, generateSecretKey, verifyEvent } from 'nostr-tools/pure';
 import { makeAuthEvent } from 'nostr-tools/nip42';
-import { RelayConnection } from '../../../src/ingest/relay/connection.js';
 import type { NostrEvent } from '../../../src/nostr/types.js';
 import { connection, ev, recorder, relay, runCleanups, sendEvents } from '../../helpers/scripted-relay.js';
 import { waitFor } from '../../helpers/wait-for.js';

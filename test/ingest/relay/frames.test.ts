@@ -3,7 +3,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { RELAY_REJECT_REASONS, RelayConnection, type RelayRejectReason } from '../../../src/ingest/relay/connection.js';
+import { RELAY_REJECT_REASONS, type RelayRejectReason } from '../../../src/ingest/relay/connection.js';
 import type { NostrEvent } from '../../../src/nostr/types.js';
 import { cleanups, connection, ev, recorder, relay, runCleanups, sendEvents, sleep } from '../../helpers/scripted-relay.js';
 import { waitFor } from '../../helpers/wait-for.js';

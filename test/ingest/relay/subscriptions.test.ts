@@ -3,7 +3,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { RelayConnection } from '../../../src/ingest/relay/connection.js';
 import type { NostrEvent } from '../../../src/nostr/types.js';
 import { connection, ev, recorder, relay, runCleanups, sendEvents } from '../../helpers/scripted-relay.js';
 import { waitFor } from '../../helpers/wait-for.js';
