@@ -1,8 +1,11 @@
 /**
  * The one polling wait of the tests: resolves with the first truthy value of `probe` (true for a
  * condition), or fails naming `what`. Each poll may take 2 s at most, so a lost connection cannot
- * hang it; a probe that throws counts as not yet.
+ * hang it; a probe that throws counts as not yet. It polls on the real clock, also while a test
+ * has vitest's fake timers installed (the timers are taken before any test can fake them).
  */
+const realSetTimeout = globalThis.setTimeout;
+
 export async function waitFor<T>(
   probe: () => Promise<T> | T,
   what = 'condition',
@@ -12,9 +15,9 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const poll = Promise.resolve().then(probe).catch(() => null);
-    const value = await Promise.race([poll, new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
+    const value = await Promise.race([poll, new Promise<null>((r) => realSetTimeout(() => r(null), 2000))]);
     if (value) return value as Exclude<T, false | null | undefined>;
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await new Promise((r) => realSetTimeout(r, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}`);
 }

@@ -1,7 +1,7 @@
 /**
  * RelayConnection: the socket lifecycle (reconnects, backoff and circuit, keepalive, connect timeout, stop), and against a real relay (@nostr-relay/core on 127.0.0.1).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { finalizeEvent, generateSecretKey } from 'nostr-tools/pure';
 import { makeAuthEvent } from 'nostr-tools/nip42';
 import { createServer } from 'node:net';
@@ -121,15 +121,24 @@ describe('RelayConnection: reconnects', () => {
 
   it('keepalive: no pings while paused (the pong could not be read), resumes after', async () => {
     const r = await relay({ autoPong: false });
-    const c = connection({ url: r.url, keepaliveMs: 10, pongTimeoutMs: 20 });
-    // Paused before connecting, so no ping can go out between the connect and the pause.
-    c.pause();
-    c.start();
-    await waitFor(() => c.state().status === 'connected', 'connected');
-    await sleep(150);
-    expect(r.connections).toBe(1);
-    c.resume();
-    await waitFor(() => r.connections >= 2, 'dead peer detected after resume');
+    // The connection's timers are fake, the socket is real: 150 ms of keepalive pass at once, and a
+    // ping sent meanwhile would arm a 20 ms pong timeout that fires within them (no pong comes).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const c = connection({ url: r.url, keepaliveMs: 10, pongTimeoutMs: 20 });
+      // Paused before connecting, so no ping can go out between the connect and the pause.
+      c.pause();
+      c.start();
+      await waitFor(() => c.state().status === 'connected', 'connected');
+      vi.advanceTimersByTime(150);
+      expect(c.state()).toMatchObject({ status: 'connected', lastError: null });
+      c.resume();
+      vi.advanceTimersByTime(10 + 20); // the next keepalive pings; its pong timeout passes
+      expect(c.state().lastError).toMatch(/no pong/);
+    } finally {
+      vi.useRealTimers();
+    }
+    await waitFor(() => r.connections >= 2, 'dead peer replaced after resume');
   });
 
   it('keepalive: a peer that answers pings stays connected', async () => {
