@@ -7,7 +7,12 @@
  * plugins (the REQ `limit` ceiling, "auth required" and keeping kind-5 deletion requests).
  *
  * Behaviour worth knowing when writing tests against it:
- * - `limit` is clamped to `maxLimit` (a REQ without `limit` gets `maxLimit` too); results are
+ * - By default `limit` is clamped to `maxLimit` (a REQ without `limit` gets `maxLimit` too). With
+ *   `caps: 'engine'` the engine's own rules apply instead, as a relay host running it unchanged
+ *   gets them: a REQ without `limit` is answered with its newest 100 events, one with `limit` with
+ *   up to 1,000 (the sqlite repository's default limit and 10 times it). `caps: {withoutLimit,
+ *   withLimit}` sets both. Either way NIP-11 advertises the cap with `limit` as `max_limit`, unless
+ *   `nip11: false` (no document: the HTTP answer is a 404). Results are
  *   newest first by `created_at`; events with equal `created_at` come in no defined order, never
  *   sorted by id (plain filters: latest stored first; `#tag` filters: index order). So a run of
  *   equal `created_at` longer than `maxLimit` gives the same page for every `until` at that
@@ -23,7 +28,12 @@
  * - No NIP-45 COUNT, and no NIP-77 (negentropy) unless the `nip77` option adds it: the engine has
  *   neither. Without it, NEG-OPEN is answered as any unknown message: `NOTICE invalid: …`. With it,
  *   NEG-OPEN/NEG-MSG/NEG-CLOSE are answered here (before the engine sees them) over every stored
- *   event matching the filter, by the responder in ./negentropy-responder.ts.
+ *   event matching the filter, by the responder in ./negentropy-responder.ts, as strfry runs the
+ *   reference implementation: messages of up to 500,000 bytes before hex (NEG-MSG frames of ~1 MB),
+ *   `NEG-ERR PROTOCOL-ERROR` for a message it cannot decode, `NEG-ERR closed: unknown subscription
+ *   handle` for a NEG-MSG of no open session. `refuse: 'notice'` answers every NEG-* as strfry with
+ *   negentropy turned off does (`NOTICE ERROR: bad msg: negentropy disabled`); `refuse: 'silent'`
+ *   never answers them.
  * - `requests` and `negentropyOpens` log every REQ's filters and every NEG-OPEN's filter received,
  *   so tests can tell what a client asked for.
  * - `query()` returns at most `maxLimit` events, as any client would see; to compare against
@@ -52,6 +62,13 @@ export interface TestRelayOptions {
   port?: number;
   /** Ceiling on a REQ's `limit` (also the result size of a REQ without `limit`). Default 10,000. */
   maxLimit?: number;
+  /**
+   * Caps that differ with and without `limit` (replaces `maxLimit`): 'engine' is @nostr-relay/core's
+   * own (100 without, 1,000 with), an object sets both.
+   */
+  caps?: 'engine' | RequestCaps;
+  /** Serve a NIP-11 document (default true); false answers 404, as relays without one do. */
+  nip11?: boolean;
   /** Folder for the SQLite file. Default: a fresh temporary folder, removed by `close()`. */
   storageDir?: string;
   /**
@@ -67,8 +84,27 @@ export interface TestRelayOptions {
    * NIP-77 negentropy. `advertise` (default true) lists 77 in NIP-11; `maxRecords` answers a
    * NEG-OPEN matching more stored events with `NEG-ERR blocked: too many records`.
    */
-  nip77?: { advertise?: boolean; maxRecords?: number };
+  nip77?: {
+    advertise?: boolean;
+    maxRecords?: number;
+    /** Largest negentropy message in bytes before hex; default strfry's 500,000; 0 = none. */
+    frameSizeLimit?: number;
+    /** Answer NEG-* as strfry with negentropy off (a NOTICE), or never. */
+    refuse?: 'notice' | 'silent';
+  };
 }
+
+/** How many stored events a REQ's answer holds at most, by whether it carries a `limit`. */
+export interface RequestCaps {
+  withoutLimit: number;
+  withLimit: number;
+}
+
+/** @nostr-relay/event-repository-sqlite's: its default limit, and 10 times it as the ceiling. */
+export const ENGINE_CAPS: RequestCaps = { withoutLimit: 100, withLimit: 1000 };
+
+/** strfry's text for a NEG-* message when its negentropy is turned off. */
+export const NEGENTROPY_DISABLED_NOTICE = 'ERROR: bad msg: negentropy disabled';
 
 export interface OkResult {
   id: string;
@@ -98,8 +134,10 @@ export interface TestRelay {
   readonly port: number;
   /** Folder holding the SQLite file. */
   readonly storageDir: string;
-  /** The NIP-11 document this relay serves. */
+  /** The NIP-11 document this relay serves (or would: see `nip11`). */
   readonly info: RelayInformation;
+  /** What a REQ's answer holds at most, with and without `limit`. */
+  readonly caps: RequestCaps;
   /** Whether the relay is listening. */
   readonly running: boolean;
   /** Open client connections. */
@@ -115,6 +153,14 @@ export interface TestRelay {
   publish(events: readonly NostrEvent[], options?: { allowRejected?: boolean; timeoutMs?: number }): Promise<OkResult[]>;
   /** One REQ as a client: the stored events (relay order: newest first) up to EOSE. Rejects on CLOSED. */
   query(filter: Filter | readonly Filter[], options?: { timeoutMs?: number }): Promise<NostrEvent[]>;
+  /**
+   * Puts regular events (not replaceable, addressable or ephemeral) straight into the relay's
+   * storage in one transaction, as if published long ago: no signature check, no OK, no live
+   * delivery, no NIP-50 search entry. The engine's upsert costs a few milliseconds per event, so
+   * 20,000 take a second this way instead of a minute. Resolves to the number stored (duplicates
+   * are not).
+   */
+  seed(events: readonly NostrEvent[]): Promise<number>;
   /** Every event in the relay's storage (no limit), newest first then by id. Works while stopped. */
   storedEvents(): Promise<NostrEvent[]>;
   /** Drops every client connection abruptly (no close frame) but keeps listening: a network blip. */
@@ -149,7 +195,31 @@ const silentLogger: Logger = {
 
 /** The minimal better-sqlite3 surface storedEvents() needs (better-sqlite3 ships no types). */
 interface SqliteHandle {
-  prepare(sql: string): { all(): unknown[] };
+  prepare(sql: string): { all(): unknown[]; run(...values: unknown[]): { changes: number } };
+  transaction<T>(body: () => T): () => T;
+}
+
+/**
+ * The rows the engine's upsert writes for a regular event (its `events` and `generic_tags` tables,
+ * as @nostr-relay/event-repository-sqlite's migrations define them), in one transaction.
+ */
+function seedStorage(sqlite: SqliteHandle, events: readonly NostrEvent[]): number {
+  const insertEvent = sqlite.prepare(
+    'INSERT OR IGNORE INTO events (id, pubkey, author, kind, created_at, tags, content, sig, d_tag_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)',
+  );
+  const insertTag = sqlite.prepare('INSERT INTO generic_tags (tag, event_id, kind, author, created_at) VALUES (?, ?, ?, ?, ?)');
+  return sqlite.transaction(() => {
+    let stored = 0;
+    for (const e of events) {
+      const regular = e.kind === 1 || e.kind === 2 || (e.kind >= 4 && e.kind < 45) || (e.kind >= 1000 && e.kind < 10000);
+      if (!regular) throw new Error(`seed() takes regular events only, not kind ${e.kind}`);
+      if (insertEvent.run(e.id, e.pubkey, e.pubkey, e.kind, e.created_at, JSON.stringify(e.tags), e.content, e.sig).changes === 0) continue;
+      stored++;
+      const tags = new Set(e.tags.filter(([name]) => /^[a-zA-Z]$/.test(name ?? '')).map(([name, value]) => `${name}:${value}`));
+      for (const tag of tags) insertTag.run(tag, e.id, e.kind, e.pubkey, e.created_at);
+    }
+    return stored;
+  })();
 }
 
 interface StoredRow {
@@ -171,7 +241,15 @@ interface Running {
 }
 
 export async function startTestRelay(options: TestRelayOptions = {}): Promise<TestRelay> {
-  const maxLimit = options.maxLimit ?? 10_000;
+  const engineCaps = options.caps === 'engine';
+  const caps: RequestCaps =
+    options.caps === undefined
+      ? { withoutLimit: options.maxLimit ?? 10_000, withLimit: options.maxLimit ?? 10_000 }
+      : engineCaps
+        ? ENGINE_CAPS
+        : (options.caps as RequestCaps);
+  const maxLimit = caps.withLimit;
+  const serveNip11 = options.nip11 ?? true;
   const maxSubscriptions = options.maxSubscriptions ?? 20;
   const maxMessageLength = options.maxMessageLength ?? 1024 * 1024;
   const authRequired = options.authRequired ?? false;
@@ -210,7 +288,9 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
   }
 
   async function open(): Promise<void> {
-    const repository = new EventRepositorySqlite(dbPath, { defaultLimit: maxLimit });
+    // The engine's caps come from the repository itself; otherwise the plugin sets every REQ's
+    // limit, and the repository's own ceiling (10 times its default) must stay above it.
+    const repository = new EventRepositorySqlite(dbPath, engineCaps ? {} : { defaultLimit: Math.max(caps.withoutLimit, caps.withLimit) });
     await repository.init();
     const relay = new NostrRelay(repository, {
       // Setting a hostname is how the engine turns NIP-42 on (challenge on connect).
@@ -224,12 +304,12 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
       eventHandlingResultCacheTtl: 0,
     });
     if (authRequired) relay.register(authRequiredPlugin());
-    relay.register(limitPlugin(maxLimit));
+    if (!engineCaps) relay.register(limitPlugin(caps));
     relay.register(keepDeletionsPlugin(repository, relay));
     const validator = new Validator({ maxContentLength: maxMessageLength });
 
     const clients = new Set<WebSocket>();
-    const http = createServer((req, res) => serveInformation(req, res, info));
+    const http = createServer((req, res) => serveInformation(req, res, serveNip11 ? info : null));
     const wss = new WebSocketServer({ server: http, maxPayload: maxMessageLength });
     wss.on('connection', (socket, req) => {
       clients.add(socket);
@@ -244,7 +324,9 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
             if (head?.[0] === 'REQ') requests.push(head.slice(2) as Filter[]);
             if (head?.[0] === 'NEG-OPEN') negentropyOpens.push(head[2] as Filter);
             if (options.nip77 && head && typeof head[0] === 'string' && head[0].startsWith('NEG-')) {
-              return await answerNegentropy(socket, head, negentropy, options.nip77.maxRecords, () => handle.storedEvents());
+              if (options.nip77.refuse === 'silent') return;
+              if (options.nip77.refuse === 'notice') return socket.send(JSON.stringify(['NOTICE', NEGENTROPY_DISABLED_NOTICE]));
+              return await answerNegentropy(socket, head, negentropy, options.nip77, () => handle.storedEvents());
             }
             const message = await validator.validateIncomingMessage(isBinary ? data : text!);
             await relay.handleMessage(socket, message);
@@ -327,6 +409,7 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     },
     storageDir,
     info,
+    caps,
     get running() {
       return running !== undefined;
     },
@@ -348,6 +431,10 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
       requireRunning();
       const filters: Filter[] = Array.isArray(filter) ? [...(filter as readonly Filter[])] : [filter as Filter];
       return requestUntilEose(clientOptions(), filters, queryOptions.timeoutMs ?? 30_000);
+    },
+    async seed(events) {
+      const { repository } = requireRunning();
+      return seedStorage(repository.getDatabase() as SqliteHandle, events);
     },
     async storedEvents() {
       if (closed) throw new Error('test relay is closed');
@@ -475,9 +562,10 @@ async function answerNegentropy(
   socket: WebSocket,
   frame: unknown[],
   sessions: Map<string, NegentropyResponder>,
-  maxRecords: number | undefined,
+  options: NonNullable<TestRelayOptions['nip77']>,
   storedEvents: () => Promise<NostrEvent[]>,
 ): Promise<void> {
+  const { maxRecords } = options;
   const [type, subscriptionId, ...rest] = frame;
   if (typeof subscriptionId !== 'string') return;
   const send = (message: unknown[]) => {
@@ -486,9 +574,10 @@ async function answerNegentropy(
   const answer = (responder: NegentropyResponder, message: unknown) => {
     try {
       send(['NEG-MSG', subscriptionId, responder.respond(String(message))]);
-    } catch (error) {
+    } catch {
+      // strfry's answer to a message the reference cannot decode.
       sessions.delete(subscriptionId);
-      send(['NEG-ERR', subscriptionId, `error: ${(error as Error).message}`]);
+      send(['NEG-ERR', subscriptionId, 'PROTOCOL-ERROR']);
     }
   };
   if (type === 'NEG-OPEN') {
@@ -498,13 +587,13 @@ async function answerNegentropy(
       sessions.delete(subscriptionId);
       return send(['NEG-ERR', subscriptionId, 'blocked: too many records']);
     }
-    const responder = new NegentropyResponder(matching);
+    const responder = new NegentropyResponder(matching, { frameSizeLimit: options.frameSizeLimit });
     sessions.set(subscriptionId, responder);
     return answer(responder, message);
   }
   if (type === 'NEG-MSG') {
     const responder = sessions.get(subscriptionId);
-    if (!responder) return send(['NEG-ERR', subscriptionId, 'closed: no such negentropy session']);
+    if (!responder) return send(['NEG-ERR', subscriptionId, 'closed: unknown subscription handle']);
     return answer(responder, rest[0]);
   }
   if (type === 'NEG-CLOSE') sessions.delete(subscriptionId);
@@ -516,7 +605,7 @@ function rawToString(data: RawData): string {
   return Buffer.from(data).toString('utf8');
 }
 
-function serveInformation(req: IncomingMessage, res: ServerResponse, info: RelayInformation): void {
+function serveInformation(req: IncomingMessage, res: ServerResponse, info: RelayInformation | null): void {
   const cors = {
     'access-control-allow-origin': '*',
     'access-control-allow-headers': '*',
@@ -524,6 +613,10 @@ function serveInformation(req: IncomingMessage, res: ServerResponse, info: Relay
   };
   if (req.method === 'OPTIONS') {
     res.writeHead(204, cors).end();
+    return;
+  }
+  if (info === null) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
     return;
   }
   if ((req.headers.accept ?? '').includes('application/nostr+json')) {
@@ -536,13 +629,16 @@ function serveInformation(req: IncomingMessage, res: ServerResponse, info: Relay
 // ---------------------------------------------------------------------------------------------
 // Relay plugins (the engine's extension point, @nostr-relay/common HandleMessagePlugin)
 
-/** Clamps every REQ filter's `limit` to `maxLimit`, as relays advertising NIP-11 `max_limit` do. */
-function limitPlugin(maxLimit: number): HandleMessagePlugin {
+/**
+ * Sets every REQ filter's `limit`: the cap without one, or the asked limit clamped to the cap with
+ * one, as relays advertising NIP-11 `max_limit` do (and relays with a smaller default page).
+ */
+function limitPlugin(caps: RequestCaps): HandleMessagePlugin {
   return {
     handleMessage(_ctx: ClientContext, message: RelayMessage, next: () => Promise<HandleMessageResult>) {
       if (message[0] === 'REQ') {
         for (const filter of message.slice(2) as { limit?: number }[]) {
-          filter.limit = Math.min(filter.limit ?? maxLimit, maxLimit);
+          filter.limit = filter.limit === undefined ? caps.withoutLimit : Math.min(filter.limit, caps.withLimit);
         }
       }
       return next();

@@ -55,8 +55,50 @@ function escapeRegExp(s: string): string {
 }
 
 /**
- * The subclaw named by a canonical identifier: `https://<base>/c/<name>` for a configured base, or
- * the legacy `#<name>` form whose scope kind is `#`. Lowercased, so `/c/AI` and `/c/ai` are one.
+ * One way a post names its subclaw: the canonical root identifier it carries and the root kind
+ * (`K`) it goes with. The list is the normaliser's own (subclawOf reads only these), so a check that
+ * live ingest asks for every form can be derived from it.
+ */
+export interface SubclawForm {
+  /** The `K` a post of this form carries. */
+  rootKind: string;
+  /** Whether the subclaw is recognised only with that `K` (the legacy form), or with any. */
+  requiresRootKind: boolean;
+  /** The identifier of subclaw `name` on `base` (bases matter only to the URL form). */
+  identifier(name: string, base: string): string;
+  /** The subclaw named, or null when the identifier is not of this form. */
+  subclawOf(identifier: string, scopeKind: string | null, bases: readonly string[]): string | null;
+}
+
+export const SUBCLAW_FORMS: readonly SubclawForm[] = [
+  {
+    // Clawstr's: I = https://<base>/c/<name>, K = web (a NIP-73 URL).
+    rootKind: 'web',
+    requiresRootKind: false,
+    identifier: (name, base) => `https://${base}/c/${name}`,
+    subclawOf(identifier, _scopeKind, bases) {
+      if (bases.length === 0) return null;
+      const hosts = bases.map((b) => escapeRegExp(b.toLowerCase())).join('|');
+      const m = new RegExp(`^https://(?:${hosts})/c/([a-z0-9_-]+)/?$`, 'i').exec(identifier);
+      return m ? (m[1] as string).toLowerCase() : null;
+    },
+  },
+  {
+    // The older form: I = #<name>, K = #.
+    rootKind: '#',
+    requiresRootKind: true,
+    identifier: (name) => `#${name}`,
+    subclawOf(identifier, scopeKind) {
+      const m = /^#([a-z0-9_-]+)$/i.exec(identifier);
+      return m && scopeKind === '#' ? (m[1] as string).toLowerCase() : null;
+    },
+  },
+];
+
+/**
+ * The subclaw named by a canonical identifier in one of SUBCLAW_FORMS: `https://<base>/c/<name>`
+ * for a configured base, or the legacy `#<name>` form whose scope kind is `#`. Lowercased, so
+ * `/c/AI` and `/c/ai` are one.
  */
 export function subclawOf(
   identifier: string | null,
@@ -64,14 +106,11 @@ export function subclawOf(
   bases: readonly string[],
 ): string | null {
   if (identifier === null) return null;
-  if (identifier.startsWith('#')) {
-    const m = /^#([a-z0-9_-]+)$/i.exec(identifier);
-    return m && scopeKind === '#' ? (m[1] as string).toLowerCase() : null;
+  for (const form of SUBCLAW_FORMS) {
+    const name = form.subclawOf(identifier, scopeKind, bases);
+    if (name !== null) return name;
   }
-  if (bases.length === 0) return null;
-  const hosts = bases.map((b) => escapeRegExp(b.toLowerCase())).join('|');
-  const m = new RegExp(`^https://(?:${hosts})/c/([a-z0-9_-]+)/?$`, 'i').exec(identifier);
-  return m ? (m[1] as string).toLowerCase() : null;
+  return null;
 }
 
 /**
