@@ -7,6 +7,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { errorBody } from '../errors.js';
+import { findNul } from '../limits.js';
 
 const KB = 1024;
 /** Bodies of any route not listed below. */
@@ -113,6 +114,8 @@ export function jsonBody(): MiddlewareHandler {
     } catch {
       return c.json(errorBody('bad_request', 'invalid body: malformed JSON'), 400);
     }
+    const nul = findNul(value, 'json');
+    if (nul) return c.json(errorBody('bad_request', `invalid ${nul}: U+0000 is not allowed`, { issues: [{ field: nul, message: 'U+0000 is not allowed' }] }), 400);
     c.req.bodyCache.json = Promise.resolve(value) as never;
     return next();
   };
