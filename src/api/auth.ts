@@ -13,6 +13,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { Caller } from '../control/scope.js';
 import { TOKEN_PATTERN, findTokenByValue, touchToken } from '../control/tokens.js';
 import type { AppDependencies } from './app.js';
+import { summarizeError } from './error-summary.js';
 import { errorBody } from './errors.js';
 
 export type { Caller };
@@ -147,7 +148,7 @@ export function requireToken(deps: AppDependencies): MiddlewareHandler {
     if (now - last >= TOUCH_INTERVAL_SECONDS * 1000) {
       state.touched.set(row.id, now);
       await touchToken(deps.database.db, row.id, TOUCH_INTERVAL_SECONDS).catch((error: unknown) => {
-        deps.log.warn({ err: error, tokenId: row.id }, 'could not record token use');
+        deps.log.warn({ error: summarizeError(error), tokenId: row.id }, 'could not record token use');
       });
       if (state.touched.size > MAX_TRACKED_ADDRESSES) state.touched.clear();
     }
