@@ -15,7 +15,7 @@
  */
 import { SimplePool, useWebSocketImplementation } from 'nostr-tools/pool';
 import WebSocket from 'ws';
-import { loadRelaySet } from '../src/ingest/relay-set.js';
+import { loadRelaySet } from '../src/ingest/fleet/relay-set.js';
 import { postgresSink } from './baseline-import.js';
 
 /** A backlog takes far longer than SimplePool's default EOSE wait (4.4 s): wait for the real EOSE. */

@@ -20,7 +20,7 @@ import postgres from 'postgres';
 import { openDatabase } from '../src/db/client.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { importFile } from '../src/ingest/import-file.js';
-import { IngestPipeline } from '../src/ingest/pipeline.js';
+import { IngestPipeline } from '../src/ingest/pipeline/pipeline.js';
 import { createLogger } from '../src/log.js';
 import { VerifyPool } from '../src/nostr/verify-pool.js';
 import type { VerifyBackendName } from '../src/nostr/verify.js';

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
-import { RelaySetError } from './ingest/relay-set.js';
+import { RelaySetError } from './ingest/fleet/relay-set.js';
 import { COMMANDS } from './commands/index.js';
 import { UsageError, type Command } from './commands/command.js';
 

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from './log.js';
 import type { NormalizeOptions } from './nostr/types.js';
 import { initVerifier, verifierBackend, verifyEventSync } from './nostr/verify.js';
 import { VerifyPool } from './nostr/verify-pool.js';
-import { IngestPipeline, type PipelineOptions } from './ingest/pipeline.js';
+import { IngestPipeline, type PipelineOptions } from './ingest/pipeline/pipeline.js';
 
 export interface Runtime {
   config: Config;

@@ -5,10 +5,6 @@
  */
 import { OpenAPIHono, type Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
-import type { Config } from '../config.js';
-import type { Database } from '../db/client.js';
-import type { BackfillJob } from '../ingest/backfill-jobs.js';
-import type { Logger } from '../log.js';
 import { MetricsRegistry } from '../metrics/registry.js';
 import { docsHandler } from './docs.js';
 import { errorBody, handleError, validationError } from './errors.js';
@@ -18,43 +14,10 @@ import { jsonBody } from './middleware/json-body.js';
 import { refuseNul } from './middleware/refuse-nul.js';
 import { metricsHandler, registerDatabaseMetrics } from './middleware/metrics-endpoint.js';
 import { requestLog } from './middleware/request-log.js';
-import type { ResponseCache } from './response-cache.js';
+import type { ApiApp, AppDependencies, RouteGroup } from './deps.js';
 import { registerHealthRoutes } from './routes/health.js';
 
-export interface AppDependencies {
-  config: Config;
-  database: Database;
-  log: Logger;
-  /** Shared with other modules (ingest counters); the app creates one when absent. */
-  metrics?: MetricsRegistry;
-  /** Live ingest running in this process (start, ingest); absent for serve-only. */
-  ingest?: IngestStatus;
-  /** Backfill jobs of the ingest process (POST /v1/backfill); absent for serve-only. */
-  backfill?: BackfillJobsApi;
-  /**
-   * Cache of public read responses, kept exact by write notifications (live-response-cache.ts);
-   * absent: every read is computed (X-Cache: BYPASS).
-   */
-  responseCache?: ResponseCache;
-}
-
-/** A backfill job as the API shows it: the ingest side's record, imported as a type only. */
-export type BackfillJobView = BackfillJob;
-
-/** What the API needs of backfill jobs (implemented by ingest/backfill-jobs.ts). */
-export interface BackfillJobsApi {
-  /** Throws with a message starting "<field>: " when the spec is invalid. */
-  start(spec: { since: number; until?: number | undefined; relays?: string[] | undefined; scopes?: string[] | undefined; limit?: number | undefined }): BackfillJobView;
-  get(id: string): BackfillJobView | undefined;
-}
-
-/** What the API needs of live ingest (implemented by ingest/service.ts; api/ imports only ingest types). */
-export interface IngestStatus {
-  report(): unknown;
-  readiness(maxLagSeconds: number): Array<{ scope?: string; relay?: string; problem: string }>;
-}
-
-export type ApiApp = OpenAPIHono<Env>;
+export type { ApiApp, AppDependencies, BackfillJobsApi, BackfillJobView, IngestStatus, RouteGroup } from './deps.js';
 
 /** zod failures become the shared 400 shape, naming the field. */
 export const validationHook: Hook<unknown, Env, string, unknown> = (result, c) => {
@@ -65,9 +28,6 @@ export const validationHook: Hook<unknown, Env, string, unknown> = (result, c) =
 export function createApiRouter(): ApiApp {
   return new OpenAPIHono({ defaultHook: validationHook });
 }
-
-/** A route group: registers its routes on the /v1 router. */
-export type RouteGroup = (router: ApiApp, deps: AppDependencies) => void;
 
 export function createApp(deps: AppDependencies, groups: RouteGroup[] = []): ApiApp {
   const app = createApiRouter();

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Filter } from 'nostr-tools/filter';
-import { backfill, type BackfillResult } from '../ingest/backfill.js';
-import { RelayConnection } from '../ingest/relay-connection.js';
-import { loadRelaySet, normalizeRelayUrl } from '../ingest/relay-set.js';
+import { backfill, type BackfillResult } from '../ingest/coverage/backfill.js';
+import { RelayConnection } from '../ingest/relay/connection.js';
+import { loadRelaySet, normalizeRelayUrl } from '../ingest/fleet/relay-set.js';
 import { authSignerFor } from '../ingest/service.js';
 import { Progress } from '../progress.js';
 import { openRuntime } from '../runtime.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { importFile, type ImportReport } from '../ingest/import-file.js';
-import { invalidTotal } from '../ingest/outcomes.js';
+import { invalidTotal } from '../ingest/pipeline/outcomes.js';
 import { openRuntime } from '../runtime.js';
 import { UsageError, type Command } from './command.js';
 

@@ -8,8 +8,8 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
 import { Progress } from '../progress.js';
-import type { IngestPipeline, PipelineItem } from './pipeline.js';
-import type { OutcomeCounts } from './outcomes.js';
+import type { IngestPipeline, PipelineItem } from './pipeline/pipeline.js';
+import type { OutcomeCounts } from './pipeline/outcomes.js';
 
 export interface LineProblem {
   line: number;

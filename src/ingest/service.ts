@@ -8,14 +8,14 @@ import { makeAuthEvent } from 'nostr-tools/nip42';
 import { finalizeEvent } from 'nostr-tools/pure';
 import type { Runtime } from '../runtime.js';
 import type { NostrEvent } from '../nostr/types.js';
-import { BackfillJobs, type BackfillJob } from './backfill-jobs.js';
-import type { LearnedCapabilities } from './capabilities.js';
-import { IngestDaemon, type ScopeHealth, type SwitchRecord } from './daemon.js';
-import type { OwnershipReport } from './ownership.js';
-import type { OutcomeCounts } from './outcomes.js';
-import type { IngestPipeline } from './pipeline.js';
-import { RelayConnection, type AuthSigner, type RelayState } from './relay-connection.js';
-import { loadRelaySet, type RelaySet } from './relay-set.js';
+import { BackfillJobs, type BackfillJob } from './coverage/backfill-jobs.js';
+import type { LearnedCapabilities } from './fleet/capabilities.js';
+import { IngestDaemon, type ScopeHealth, type SwitchRecord } from './fleet/daemon.js';
+import type { OwnershipReport } from './fleet/ownership.js';
+import type { OutcomeCounts } from './pipeline/outcomes.js';
+import type { IngestPipeline } from './pipeline/pipeline.js';
+import { RelayConnection, type AuthSigner, type RelayState } from './relay/connection.js';
+import { loadRelaySet, type RelaySet } from './fleet/relay-set.js';
 
 export interface IngestReport {
   running: boolean;

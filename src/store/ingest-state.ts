@@ -4,7 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { query, type Queryable } from '../db/client.js';
-import { mergeRanges, type Range } from '../ingest/coverage.js';
+import { mergeRanges, type Range } from '../ranges.js';
 
 /** jsonb arrives parsed from postgres.js and as text from some paths: accept both. */
 const parseJson = (v: unknown): unknown => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);

@@ -7,7 +7,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Filter } from 'nostr-tools/filter';
 import { query, type Queryable } from '../db/client.js';
-import type { Range } from '../ingest/coverage.js';
+import type { Range } from '../ranges.js';
 import { textSet } from './derived.js';
 
 const TAG_KEY = /^#[a-zA-Z]$/;

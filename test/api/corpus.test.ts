@@ -11,7 +11,7 @@ import { sql } from 'drizzle-orm';
 import type { ApiApp } from '../../src/api/app.js';
 import { query } from '../../src/db/client.js';
 import { importFile } from '../../src/ingest/import-file.js';
-import { IngestPipeline } from '../../src/ingest/pipeline.js';
+import { IngestPipeline } from '../../src/ingest/pipeline/pipeline.js';
 import { VerifyPool } from '../../src/nostr/verify-pool.js';
 import type { NostrEvent } from '../../src/nostr/types.js';
 import { corpusPath, loadCorpus } from '../fixtures/corpus.js';

@@ -5,7 +5,7 @@
  */
 import { finalizeEvent } from 'nostr-tools/pure';
 import type { Database } from '../../src/db/client.js';
-import { IngestPipeline, type PipelineOptions } from '../../src/ingest/pipeline.js';
+import { IngestPipeline, type PipelineOptions } from '../../src/ingest/pipeline/pipeline.js';
 import type { Logger } from '../../src/log.js';
 import type { NostrEvent } from '../../src/nostr/types.js';
 import type { VerifyPool } from '../../src/nostr/verify-pool.js';
@@ -45,13 +45,4 @@ export function pipelineFor(database: Pick<Database, 'db' | 'writer' | 'recover'
   return testPipeline(database, verifier, log, { batchSize: 200, maxEventBytes: 4096 });
 }
 
-/** Polls `condition` until it holds; each poll may take 2 s at most (a lost connection must not hang it). */
-export async function waitFor(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const poll = Promise.resolve().then(condition).catch(() => false);
-    if (await Promise.race([poll, new Promise<boolean>((r) => setTimeout(() => r(false), 2000))])) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+export { waitFor } from './wait-for.js';

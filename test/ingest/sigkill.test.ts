@@ -16,6 +16,7 @@ import { secretKeys } from '../fixtures/hand-built.js';
 import { createTestDatabase, engines, type TestDatabase } from '../helpers/engines.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { ingestReport, startIngest } from '../helpers/daemon-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 function comment(n: number, createdAt: number): NostrEvent {
   return finalizeEvent(
@@ -27,16 +28,6 @@ function comment(n: number, createdAt: number): NostrEvent {
     },
     secretKeys[n % 2 ? 'alice' : 'bob'],
   ) as NostrEvent;
-}
-
-async function waitFor<T>(probe: () => Promise<T | null | false>, what: string, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe.each(engines)('daemon killed with SIGKILL on %s', (driver) => {

@@ -12,7 +12,7 @@ import { isAddressableKind, isEphemeralKind, isReplaceableKind } from 'nostr-too
 import { verifyEvent } from 'nostr-tools/pure';
 import { query } from '../../src/db/client.js';
 import { importFile } from '../../src/ingest/import-file.js';
-import { IngestPipeline } from '../../src/ingest/pipeline.js';
+import { IngestPipeline } from '../../src/ingest/pipeline/pipeline.js';
 import type { NostrEvent } from '../../src/nostr/types.js';
 import { VerifyPool } from '../../src/nostr/verify-pool.js';
 import { createLogger } from '../../src/log.js';

@@ -2,10 +2,10 @@
  * GET /metrics in Prometheus text format: whatever was registered (HTTP latency, ingest counters)
  * plus the database connections as the server sees them, refreshed at each scrape.
  */
-import { sql } from 'drizzle-orm';
 import type { Handler } from 'hono';
-import { query, type Database } from '../../db/client.js';
+import type { Database } from '../../db/client.js';
 import type { MetricsRegistry } from '../../metrics/registry.js';
+import { connectionsByState } from '../../store/db-activity.js';
 
 export function registerDatabaseMetrics(registry: MetricsRegistry, database: Database): void {
   const info = registry.gauge('nostr_cache_db_info', 'Database driver in use (value 1)');
@@ -15,13 +15,9 @@ export function registerDatabaseMetrics(registry: MetricsRegistry, database: Dat
     'Server connections to this database by state (pg_stat_activity), the pool included',
   );
   registry.addCollector(async () => {
-    const rows = await query<{ state: string | null; n: number | string }>(
-      database.db,
-      sql`SELECT COALESCE(state, 'unknown') AS state, count(*) AS n FROM pg_stat_activity
-          WHERE datname = current_database() GROUP BY 1`,
-    );
+    const rows = await connectionsByState(database.db);
     connections.reset();
-    for (const row of rows) connections.set({ state: row.state ?? 'unknown' }, Number(row.n));
+    for (const row of rows) connections.set({ state: row.state }, row.count);
   });
 }
 

@@ -2,7 +2,7 @@
  * Health at the root (not under /v1): liveness, readiness, and the ingest report. `nostr-cache
  * health` and the Docker HEALTHCHECK probe these.
  */
-import type { ApiApp, AppDependencies } from '../app.js';
+import type { ApiApp, AppDependencies } from '../deps.js';
 import { probeDatabase } from '../../db/health.js';
 import { vectorSupport } from '../../control/vector.js';
 

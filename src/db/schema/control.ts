@@ -28,7 +28,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { uuidv7 } from '../../control/ids.js';
+import { uuidv7 } from '../ids.js';
 
 const id = () => uuid('id').primaryKey().$defaultFn(uuidv7);
 const at = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'date' });

@@ -1,0 +1,83 @@
+/**
+ * What the API is given, and the ports it needs of the ingest process. The API imports nothing from
+ * ingest/ (types included): ingest's BackfillJobs and IngestService satisfy these ports
+ * structurally, checked where commands/ wires them together.
+ */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Env } from 'hono';
+import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
+import type { Logger } from '../log.js';
+import type { MetricsRegistry } from '../metrics/registry.js';
+import type { ResponseCache } from './response-cache.js';
+
+export type ApiApp = OpenAPIHono<Env>;
+
+export interface AppDependencies {
+  config: Config;
+  database: Database;
+  log: Logger;
+  /** Shared with other modules (ingest counters); the app creates one when absent. */
+  metrics?: MetricsRegistry;
+  /** Live ingest running in this process (start, ingest); absent for serve-only. */
+  ingest?: IngestStatus;
+  /** Backfill jobs of the ingest process (POST /v1/backfill); absent for serve-only. */
+  backfill?: BackfillJobsApi;
+  /**
+   * Cache of public read responses, kept exact by write notifications (live-response-cache.ts);
+   * absent: every read is computed (X-Cache: BYPASS).
+   */
+  responseCache?: ResponseCache;
+}
+
+/** A route group: registers its routes on the /v1 router. */
+export type RouteGroup = (router: ApiApp, deps: AppDependencies) => void;
+
+/** Where one backfill over (relay, scope) stands. */
+export interface BackfillProgressView {
+  relay: string;
+  scope: string;
+  cursor: number;
+  since: number;
+  until: number;
+  pages: number;
+  events: number;
+}
+
+/** One finished backfill over (relay, scope), as GET /v1/backfill/{id} shows it. */
+export interface BackfillResultView extends BackfillProgressView {
+  incompleteSeconds: number[];
+  observedPageSize: number;
+  negentropy: { reconciled: number; missing: number; requests: number; fallback: string | null };
+  pageLimit: number;
+  learned: Record<string, unknown>;
+}
+
+/** A backfill job as the API shows it. */
+export interface BackfillJobView {
+  id: string;
+  status: 'queued' | 'running' | 'done' | 'failed';
+  since: number;
+  until: number;
+  relays: string[];
+  scopes: string[];
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  current: BackfillProgressView | null;
+  results: BackfillResultView[];
+  error: string | null;
+}
+
+/** What the API needs of backfill jobs (implemented by ingest/coverage/backfill-jobs.ts). */
+export interface BackfillJobsApi {
+  /** Throws with a message starting "<field>: " when the spec is invalid. */
+  start(spec: { since: number; until?: number | undefined; relays?: string[] | undefined; scopes?: string[] | undefined; limit?: number | undefined }): BackfillJobView;
+  get(id: string): BackfillJobView | undefined;
+}
+
+/** What the API needs of live ingest (implemented by ingest/service.ts). */
+export interface IngestStatus {
+  report(): unknown;
+  readiness(maxLagSeconds: number): Array<{ scope?: string; relay?: string; problem: string }>;
+}
