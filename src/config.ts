@@ -33,7 +33,13 @@ const envSchema = z.object({
   VECTOR_DIMENSION: z.coerce.number().int().min(1).max(2000).default(1536),
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(1).default(20),
   AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
-  TRUST_PROXY: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
+  // How many reverse proxies in front of this process append to X-Forwarded-For (true = 1, false = 0).
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d{1,2})$/, 'expected a hop count (0, 1, 2, …), true (= 1) or false (= 0)')
+    .transform((v) => (v === 'true' ? 1 : v === 'false' ? 0 : Number(v)))
+    .default(0),
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(10),
   RELAYS_FILE: z.string().min(1).default('relays/default.json'),
   NOSTR_SECRET_KEY: z
     .string()
@@ -81,7 +87,10 @@ export type Config = {
   authFailureLimit: number;
   authFailureWindowSeconds: number;
   /** Take the client address from X-Forwarded-For (behind a reverse proxy) for auth rate limiting. */
-  trustProxy: boolean;
+  /** Reverse proxies in front of this process, each appending one X-Forwarded-For hop (0: use the socket peer). */
+  trustProxy: number;
+  /** After SIGTERM, how long open HTTP connections may finish before they are closed. */
+  shutdownGraceSeconds: number;
   /** Relay set and scopes to follow (JSON, see relays/default.json). */
   relaysFile: string;
   /** Daemon key for NIP-42 AUTH (hex or nsec); absent: never authenticates. */
@@ -132,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     authFailureWindowSeconds: e.AUTH_FAILURE_WINDOW_SECONDS,
     trustProxy: e.TRUST_PROXY,
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     relaysFile: e.RELAYS_FILE,
     nostrSecretKey: e.NOSTR_SECRET_KEY,
     maxFrameBytes: e.MAX_FRAME_BYTES,

@@ -10,6 +10,8 @@ import { docsHandler } from './docs.js';
 import { errorBody, handleError, validationError } from './errors.js';
 import { corsFor } from './middleware/cors.js';
 import { httpMetrics } from './middleware/http-metrics.js';
+import { jsonBody } from './middleware/json-body.js';
+import { refuseNul } from './middleware/refuse-nul.js';
 import { metricsHandler, registerDatabaseMetrics } from './middleware/metrics-endpoint.js';
 import { requestLog } from './middleware/request-log.js';
 import type { ApiApp, AppDependencies, RouteGroup } from './deps.js';
@@ -34,7 +36,7 @@ export function createApp(deps: AppDependencies, groups: RouteGroup[] = []): Api
 
   const metrics = deps.metrics ?? new MetricsRegistry();
   registerDatabaseMetrics(metrics, deps.database);
-  app.use('*', requestLog(deps.log), httpMetrics(metrics), corsFor(deps.config.corsOrigins));
+  app.use('*', requestLog(deps.log), httpMetrics(metrics), corsFor(deps.config.corsOrigins), refuseNul(), jsonBody());
   app.get('/metrics', metricsHandler(metrics));
   app.get('/docs', docsHandler);
 

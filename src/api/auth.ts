@@ -2,7 +2,8 @@
  * Bearer-token authentication: `Authorization: Bearer nc_…`. The token is hashed (SHA-256) and looked
  * up by hash; expired and revoked tokens are refused. Every failure is logged (reason, client address,
  * path; never the token) and counted per client address: past AUTH_FAILURE_LIMIT failures within
- * AUTH_FAILURE_WINDOW_SECONDS, the address gets 429 until its oldest failure leaves the window.
+ * AUTH_FAILURE_WINDOW_SECONDS, the address's failing requests get 429 until its oldest failure leaves
+ * the window (a valid token always passes). The address follows TRUST_PROXY (see clientAddress).
  * `last_used_at` is written at most once a minute per token (remembered here, and guarded in SQL so
  * several processes do not multiply the writes).
  *
@@ -12,6 +13,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { Caller } from '../control/scope.js';
 import { TOKEN_PATTERN, findTokenByValue, touchToken } from '../control/tokens.js';
 import type { AppDependencies } from './app.js';
+import { summarizeError } from './error-summary.js';
 import { errorBody } from './errors.js';
 
 export type { Caller };
@@ -87,14 +89,37 @@ function stateFor(deps: AppDependencies): AuthState {
   return state;
 }
 
-/** The client's address: the socket peer, or X-Forwarded-For's first hop behind a trusted proxy. */
-export function clientAddress(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (forwarded) return forwarded;
-  }
+/**
+ * The client's address. With `trustedHops` = 0 the socket peer. Behind N trusted proxies, each of
+ * which appends the address it received the request from to X-Forwarded-For, the last N entries
+ * were written by those proxies, so the client is the N-th entry from the right (the rightmost one
+ * no proxy of ours could have been given by the client); entries further left are the client's own
+ * words. With fewer entries than N, the leftmost one (the header was written by our proxies only).
+ */
+export function clientAddress(c: Context, trustedHops: number): string {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? 'unknown';
+  const peer = env?.incoming?.socket?.remoteAddress ?? 'unknown';
+  if (trustedHops <= 0) return peer;
+  const hops = (c.req.header('x-forwarded-for') ?? '')
+    .split(',')
+    .map((hop) => hop.trim())
+    .filter(Boolean);
+  if (hops.length === 0) return peer;
+  return hops[Math.max(0, hops.length - trustedHops)]!;
+}
+
+type TokenCheck = { ok: true; caller: Caller; row: { id: string; lastUsedAt: Date | null } } | { ok: false; reason: string; message: string; tokenId?: string };
+
+async function checkToken(deps: AppDependencies, header: string | undefined): Promise<TokenCheck> {
+  const match = header ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
+  if (!match?.[1]) return { ok: false, reason: 'missing', message: 'a bearer token is required (Authorization: Bearer nc_…)' };
+  const token = match[1];
+  if (!TOKEN_PATTERN.test(token)) return { ok: false, reason: 'malformed', message: 'invalid token' };
+  const row = await findTokenByValue(deps.database.db, token);
+  if (!row) return { ok: false, reason: 'unknown', message: 'invalid token' };
+  if (row.revokedAt) return { ok: false, reason: 'revoked', message: 'token revoked', tokenId: row.id };
+  if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'expired', message: 'token expired', tokenId: row.id };
+  return { ok: true, caller: { userId: row.userId, admin: row.isAdmin, tokenId: row.id }, row };
 }
 
 export function requireToken(deps: AppDependencies): MiddlewareHandler {
@@ -102,39 +127,32 @@ export function requireToken(deps: AppDependencies): MiddlewareHandler {
   return async (c, next) => {
     const address = clientAddress(c, deps.config.trustProxy);
     const context = { address, method: c.req.method, path: c.req.path };
-    const retryAfter = state.limiter.retryAfter(address);
-    if (retryAfter > 0) {
-      deps.log.warn({ ...context, reason: 'rate_limited' }, 'auth refused');
-      c.header('Retry-After', String(retryAfter));
-      return c.json(errorBody('rate_limited', 'too many failed authentications from this address; retry later'), 429);
-    }
-    const refuse = (reason: string, message: string, tokenId?: string) => {
+    // The token is checked first: a valid one is never refused, whatever others sent from its address
+    // (tokens carry 256 random bits; the limiter bounds noise and load, it does not guard a guessable secret).
+    const check = await checkToken(deps, c.req.header('authorization'));
+    if (!check.ok) {
+      const retryAfter = state.limiter.retryAfter(address);
+      if (retryAfter > 0) {
+        deps.log.warn({ ...context, reason: 'rate_limited' }, 'auth refused');
+        c.header('Retry-After', String(retryAfter));
+        return c.json(errorBody('rate_limited', 'too many failed authentications from this address; retry later'), 429);
+      }
       state.limiter.record(address);
-      deps.log.warn({ ...context, reason, ...(tokenId ? { tokenId } : {}) }, 'auth failed');
+      deps.log.warn({ ...context, reason: check.reason, ...(check.tokenId ? { tokenId: check.tokenId } : {}) }, 'auth failed');
       c.header('WWW-Authenticate', 'Bearer');
-      return c.json(errorBody('unauthorized', message), 401);
-    };
-
-    const header = c.req.header('authorization');
-    const match = header ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
-    if (!match?.[1]) return refuse('missing', 'a bearer token is required (Authorization: Bearer nc_…)');
-    const token = match[1];
-    if (!TOKEN_PATTERN.test(token)) return refuse('malformed', 'invalid token');
-    const row = await findTokenByValue(deps.database.db, token);
-    if (!row) return refuse('unknown', 'invalid token');
-    if (row.revokedAt) return refuse('revoked', 'token revoked', row.id);
-    if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return refuse('expired', 'token expired', row.id);
-
+      return c.json(errorBody('unauthorized', check.message), 401);
+    }
+    const { row } = check;
     const now = Date.now();
     const last = Math.max(state.touched.get(row.id) ?? 0, row.lastUsedAt?.getTime() ?? 0);
     if (now - last >= TOUCH_INTERVAL_SECONDS * 1000) {
       state.touched.set(row.id, now);
       await touchToken(deps.database.db, row.id, TOUCH_INTERVAL_SECONDS).catch((error: unknown) => {
-        deps.log.warn({ err: error, tokenId: row.id }, 'could not record token use');
+        deps.log.warn({ error: summarizeError(error), tokenId: row.id }, 'could not record token use');
       });
       if (state.touched.size > MAX_TRACKED_ADDRESSES) state.touched.clear();
     }
-    c.set('caller', { userId: row.userId, admin: row.isAdmin, tokenId: row.id });
+    c.set('caller', check.caller);
     await next();
     return undefined;
   };

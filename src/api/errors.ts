@@ -7,6 +7,8 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 import type { Logger } from '../log.js';
+import { summarizeError } from './error-summary.js';
+import { routeLabel } from './middleware/route-label.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; details: unknown };
@@ -49,7 +51,8 @@ export function handleError(log: Logger) {
       // Hono raises 400 for malformed JSON bodies and similar client mistakes.
       return c.json(errorBody(status === 400 ? 'bad_request' : 'http_error', error.message || 'request failed'), status);
     }
-    log.error({ err: error, path: c.req.path }, 'unhandled error');
+    // Never the error object itself: a database error carries the query and its parameters.
+    log.error({ error: summarizeError(error), method: c.req.method, route: routeLabel(c) }, 'unhandled error');
     return c.json(errorBody('internal', 'internal error'), 500);
   };
 }

@@ -17,19 +17,22 @@ function bech32(value: string): ReturnType<typeof decode> | null {
   }
 }
 
+/** Decoded NIP-19 payloads are hex of whatever length was encoded: only 32 bytes is an id or a key. */
+const exact32 = (hex: string): string | null => (HEX64.test(hex) ? hex.toLowerCase() : null);
+
 export function parseEventId(value: string): string | null {
   if (HEX64.test(value)) return value.toLowerCase();
   const decoded = bech32(value);
-  if (decoded?.type === 'note') return decoded.data;
-  if (decoded?.type === 'nevent') return decoded.data.id;
+  if (decoded?.type === 'note') return exact32(decoded.data);
+  if (decoded?.type === 'nevent') return exact32(decoded.data.id);
   return null;
 }
 
 export function parsePubkey(value: string): string | null {
   if (HEX64.test(value)) return value.toLowerCase();
   const decoded = bech32(value);
-  if (decoded?.type === 'npub') return decoded.data;
-  if (decoded?.type === 'nprofile') return decoded.data.pubkey;
+  if (decoded?.type === 'npub') return exact32(decoded.data);
+  if (decoded?.type === 'nprofile') return exact32(decoded.data.pubkey);
   return null;
 }
 
@@ -39,7 +42,9 @@ export function parseCommunityAddress(value: string): string | null {
   if (match) return `${COMMUNITY_KIND}:${match[1]!.toLowerCase()}:${match[2]!}`;
   const decoded = bech32(value);
   if (decoded?.type === 'naddr' && decoded.data.kind === COMMUNITY_KIND) {
-    return `${COMMUNITY_KIND}:${decoded.data.pubkey}:${decoded.data.identifier}`;
+    const owner = exact32(decoded.data.pubkey);
+    if (!owner || decoded.data.identifier.length > 256) return null;
+    return `${COMMUNITY_KIND}:${owner}:${decoded.data.identifier}`;
   }
   return null;
 }

@@ -2,8 +2,9 @@
  * Runs the long-lived processes: the HTTP API, live ingest, or both, until SIGTERM/SIGINT; then
  * shuts down in order: stop reading from relays, commit what is buffered, close HTTP and the database.
  */
-import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.js';
+import { errorBody } from '../api/errors.js';
+import { createHttpServer } from '../api/http-server.js';
 import { openResponseCache, type LiveResponseCache } from '../api/live-response-cache.js';
 import { ROUTE_GROUPS } from '../api/routes/index.js';
 import type { Config } from '../config.js';
@@ -17,12 +18,32 @@ export interface ServiceParts {
   ingest: boolean;
 }
 
+/** Answers while the port is bound but the app is not assembled yet (ingest starting). */
+const starting = () =>
+  new Response(JSON.stringify(errorBody('starting', 'the service is starting')), { status: 503, headers: { 'content-type': 'application/json', 'retry-after': '1' } });
+
 export async function runService(config: Config, parts: ServiceParts): Promise<number> {
   const runtime = await openRuntime(config);
+  // The port is bound before ingest starts: a port already taken ends the command with a message,
+  // before anything was read from a relay.
+  let fetch: (request: Request, env: object) => Response | Promise<Response> = starting;
+  const http = createHttpServer((request, env) => fetch(request, env as object));
+  let bound: { port: number };
+  try {
+    bound = await http.listen(config.host, config.port);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'EADDRINUSE' ? 'the port is already in use' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    runtime.log.error({ host: config.host, port: config.port, code }, `cannot listen on ${config.host}:${config.port}: ${reason}`);
+    process.stderr.write(`nostr-cache: cannot listen on ${config.host}:${config.port}: ${reason}\n`);
+    await runtime.close();
+    return 1;
+  }
   let ingest: IngestService | undefined;
   try {
     if (parts.ingest) ingest = await startIngest(runtime);
   } catch (error) {
+    await http.close(0);
     await runtime.close();
     throw error;
   }
@@ -41,8 +62,8 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
     },
     parts.http === 'api' ? ROUTE_GROUPS : [],
   );
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
-  runtime.log.info({ host: config.host, port: config.port, api: parts.http === 'api', ingest: parts.ingest }, 'listening');
+  fetch = app.fetch;
+  runtime.log.info({ host: config.host, port: bound.port, api: parts.http === 'api', ingest: parts.ingest }, 'listening');
 
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -58,7 +79,8 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
   } catch (error) {
     runtime.log.error({ err: error }, 'ingest did not stop cleanly');
   }
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  // Idle connections close now; requests in flight get the grace period, then their sockets close.
+  await http.close(config.shutdownGraceSeconds * 1000);
   await responses?.close();
   await runtime.close();
   runtime.log.info('stopped');

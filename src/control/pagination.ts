@@ -47,17 +47,46 @@ export interface KeysetOrder {
   direction: 'asc' | 'desc';
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const INT4 = { min: -2_147_483_648, max: 2_147_483_647 };
+/** Years 0001–9999: what timestamptz and a JS Date both hold. */
+const DATE_RANGE_MS = { min: Date.UTC(1, 0, 1), max: Date.UTC(9999, 11, 31) };
+
+const badCursor = () => invalid('query.cursor', 'invalid query.cursor: not a cursor returned by this API');
+
+/** A decoded cursor's values checked against the columns they are compared with, so a forged one is a 400, not a database error. */
+function checkedValue(order: KeysetOrder, raw: string | number): string | number | Date {
+  if (order.kind === 'date') {
+    const date = typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(raw) ? new Date(raw) : new Date(NaN);
+    const ms = date.getTime();
+    if (!(ms >= DATE_RANGE_MS.min && ms <= DATE_RANGE_MS.max)) throw badCursor();
+    return date;
+  }
+  if (order.kind === 'number') {
+    if (typeof raw !== 'number' || !Number.isSafeInteger(raw)) throw badCursor();
+    if (order.column?.columnType === 'PgInteger' && (raw < INT4.min || raw > INT4.max)) throw badCursor();
+    return raw;
+  }
+  if (typeof raw !== 'string' || raw.includes('\u0000')) throw badCursor();
+  return raw;
+}
+
+function checkedId(raw: string | number): string {
+  if (typeof raw !== 'string' || !UUID.test(raw)) throw badCursor();
+  return raw;
+}
+
 export function keysetWhere(order: KeysetOrder, cursor: string | undefined): SQL | undefined {
   if (!cursor) return undefined;
   const after = order.direction === 'desc' ? lt : gt;
   if (!order.column) {
     const [id] = decodeCursor(cursor, 1);
-    return after(order.id, String(id));
+    return after(order.id, checkedId(id!));
   }
-  const [raw, id] = decodeCursor(cursor, 2);
-  const value = order.kind === 'date' ? new Date(String(raw)) : raw;
-  if (value instanceof Date && Number.isNaN(value.getTime())) throw invalid('query.cursor', 'invalid query.cursor');
-  return or(after(order.column, value), and(eq(order.column, value), after(order.id, String(id))));
+  const [raw, rawId] = decodeCursor(cursor, 2);
+  const value = checkedValue(order, raw!);
+  const id = checkedId(rawId!);
+  return or(after(order.column, value), and(eq(order.column, value), after(order.id, id)));
 }
 
 export function keysetOrderBy(order: KeysetOrder): SQL[] {

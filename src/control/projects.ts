@@ -1,8 +1,9 @@
 /**
- * Projects (owned rows) and the repositories linked to them. A repository row is shared (one per
- * provider/owner/name); a caller reaches it through a project of theirs that links it.
+ * Projects (owned rows) and the repositories linked to them. A repository row belongs to a tenant,
+ * the owner of the project that linked it (a user, or an organization whose members share it): one
+ * row per tenant and provider/owner/name, never shared across tenants (its url may hold credentials).
  */
-import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, isNull, sql } from 'drizzle-orm';
 import type { AppDatabase, Queryable } from '../db/client.js';
 import { projectRepos, projects, repos } from '../db/schema/index.js';
 import { notFound } from './errors.js';
@@ -75,19 +76,28 @@ export interface RepoInput {
   url?: string | null | undefined;
 }
 
-/** Links a repository to a project, creating the repository row on first sight. */
+/** Links a repository to a project, creating the tenant's repository row on first sight. */
 export async function linkRepo(database: AppDatabase, caller: Caller, projectId: string, input: RepoInput): Promise<RepoRow> {
   return database.transaction(async (tx) => {
-    await getProject(tx, caller, projectId);
+    const project = await getProject(tx, caller, projectId);
     const provider = input.provider ?? 'github';
+    // The tenant is the project's owner: exactly one of the two is set.
+    const tenant = { userId: project.organizationId ? null : project.userId, organizationId: project.organizationId };
     await tx
       .insert(repos)
-      .values({ provider, owner: input.owner, name: input.name, defaultBranch: input.defaultBranch ?? null, url: input.url ?? null })
-      .onConflictDoNothing({ target: [repos.provider, repos.owner, repos.name] });
+      .values({ ...tenant, provider, owner: input.owner, name: input.name, defaultBranch: input.defaultBranch ?? null, url: input.url ?? null })
+      .onConflictDoNothing();
     const [repo] = await tx
       .select()
       .from(repos)
-      .where(and(eq(repos.provider, provider), eq(repos.owner, input.owner), eq(repos.name, input.name)));
+      .where(
+        and(
+          tenant.organizationId ? eq(repos.organizationId, tenant.organizationId) : and(isNull(repos.organizationId), eq(repos.userId, tenant.userId!)),
+          eq(repos.provider, provider),
+          eq(repos.owner, input.owner),
+          eq(repos.name, input.name),
+        ),
+      );
     const row = repo as RepoRow;
     await tx.insert(projectRepos).values({ projectId, repoId: row.id }).onConflictDoNothing();
     return row;
@@ -107,10 +117,8 @@ export async function listProjectRepos(db: Queryable, caller: Caller, projectId:
   return toPage(rows, limit, (r) => [r.id]);
 }
 
-/** Repositories linked to at least one project the caller reaches. */
-function repoInReach(caller: Caller) {
-  return sql`${repos.id} IN (SELECT ${projectRepos.repoId} FROM ${projectRepos} JOIN ${projects} ON ${projects.id} = ${projectRepos.projectId} WHERE ${inReach(projects, caller)})`;
-}
+/** The caller's tenants' repositories: personal ones and their organizations'. */
+const repoInReach = (caller: Caller) => inReach(repos, caller);
 
 export async function getRepo(db: Queryable, caller: Caller, id: string): Promise<RepoRow> {
   const rows = await db.select().from(repos).where(and(eq(repos.id, id), repoInReach(caller)));

@@ -44,10 +44,9 @@ export async function appliedMigrationCount(database: Database): Promise<number>
   return Number(rows[0]?.n ?? 0);
 }
 
-/** Applies pending migrations; returns how many were applied by this call. */
-export async function runMigrations(database: Database): Promise<number> {
+/** Applies pending migrations (from `folder`, default the project's); returns how many were applied by this call. */
+export async function runMigrations(database: Database, folder: string = migrationsFolder()): Promise<number> {
   const before = await appliedMigrationCount(database);
-  const folder = migrationsFolder();
   if (database.driver === 'pglite') {
     await migratePglite(database.db as unknown as PgliteDatabase, { migrationsFolder: folder });
   } else {

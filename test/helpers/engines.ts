@@ -20,11 +20,11 @@ export interface TestDatabase extends Database {
   destroy(): Promise<void>;
 }
 
-/** Creates an empty, migrated database on the given engine. */
-export async function createTestDatabase(driver: Driver): Promise<TestDatabase> {
+/** Creates an empty database on the given engine, migrated (by the migrations in `migrationsFolder`, default all). */
+export async function createTestDatabase(driver: Driver, migrationsFolder?: string): Promise<TestDatabase> {
   if (driver === 'pglite') {
     const database = await openDatabase({ memory: true });
-    await runMigrations(database);
+    await runMigrations(database, migrationsFolder);
     return { ...database, destroy: () => database.close() };
   }
   const name = `nc_test_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -34,7 +34,7 @@ export async function createTestDatabase(driver: Driver): Promise<TestDatabase> 
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const database = await openDatabase({ url: url.toString(), maxConnections: 4 });
-  await runMigrations(database);
+  await runMigrations(database, migrationsFolder);
   return {
     ...database,
     destroy: async () => {

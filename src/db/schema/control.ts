@@ -154,10 +154,16 @@ export const projects = pgTable(
   ],
 );
 
+/**
+ * A repository as one tenant (the owner of the projects linking it) knows it: its url may carry
+ * credentials and its fields are editable, so two tenants linking the same provider/owner/name get
+ * two rows (migration 0006 split the rows that were shared before).
+ */
 export const repos = pgTable(
   'repos',
   {
     id: id(),
+    ...ownerFields(),
     provider: text('provider').notNull().default('github'),
     owner: text('owner').notNull(),
     name: text('name').notNull(),
@@ -165,7 +171,13 @@ export const repos = pgTable(
     url: text('url'),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('repos_provider_owner_name_key').on(t.provider, t.owner, t.name)],
+  (t) => [
+    oneOwner('repos', t),
+    uniqueIndex('repos_user_provider_owner_name_key').on(t.userId, t.provider, t.owner, t.name).where(sql`${t.userId} IS NOT NULL`),
+    uniqueIndex('repos_organization_provider_owner_name_key')
+      .on(t.organizationId, t.provider, t.owner, t.name)
+      .where(sql`${t.organizationId} IS NOT NULL`),
+  ],
 );
 
 export const projectRepos = pgTable(

@@ -50,3 +50,17 @@ export const coverageWanted = pgTable(
   },
   (t) => [primaryKey({ columns: [t.relay, t.scope] })],
 );
+
+/**
+ * Heartbeats of the daemons' lock sessions: each daemon renews its row every ownership interval from
+ * the session that holds its relay locks (keyed by that session's backend pid, times from the
+ * database clock). A row past `expires_at` belongs to a hung or partitioned daemon: another daemon
+ * ends that session from the database side (pg_terminate_backend), which releases its relay locks.
+ */
+export const daemonLeases = pgTable('daemon_leases', {
+  pid: integer('pid').primaryKey(),
+  /** Random per process, for logs: which daemon a pid was. */
+  daemonId: text('daemon_id').notNull(),
+  renewedAt: timestamp('renewed_at', { withTimezone: true }).notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+});

@@ -7,6 +7,7 @@ import { createToken, listTokens, revokeToken } from '../../../control/tokens.js
 import { deleteUser, ensureUser, getUser, listUsers, updateUser } from '../../../control/users.js';
 import type { Caller } from '../../auth.js';
 import { endpoint, fromApi, nullableText, pageOf, pageQuery, toApi, toApiPage, uuidParam } from './common.js';
+import { int8, timestamp } from '../../limits.js';
 
 const plan = z.enum(['free', 'pro', 'enterprise']);
 
@@ -53,7 +54,7 @@ const profilePatch = z
 
 const billingPatch = profilePatch
   .extend({
-    credits: z.number().int().min(0).optional(),
+    credits: int8().min(0).optional(),
     plan: plan.optional(),
     stripe_customer_id: nullableText(256),
   })
@@ -98,7 +99,7 @@ export function accountRoutes(router: ApiApp, deps: AppDependencies): void {
         .object({
           user_id: externalId,
           name: nullableText(200),
-          expires_at: z.string().datetime({ offset: true }).nullable().optional(),
+          expires_at: timestamp().nullable().optional(),
         })
         .strict(),
       status: 201,
@@ -183,7 +184,7 @@ export function accountRoutes(router: ApiApp, deps: AppDependencies): void {
       tag: 'admin',
       summary: 'Admin: an organization’s billing (plan, credits)',
       params: z.object({ id: uuidParam }),
-      body: z.object({ plan: plan.optional(), credits: z.number().int().min(0).optional() }).strict(),
+      body: z.object({ plan: plan.optional(), credits: int8().min(0).optional() }).strict(),
       status: 200,
       response: z.object({}).passthrough(),
     },

@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi';
 import type { ApiApp, AppDependencies } from '../../app.js';
 import { createAgent, deleteAgent, getAgent, listAgents, updateAgent } from '../../../control/agents.js';
 import { endpoint, fromApi, nullableText, pageOf, pageQuery, toApi, toApiPage } from './common.js';
+import { int4 } from '../../limits.js';
 
 const AgentSchema = z
   .object({
@@ -30,7 +31,7 @@ const agentFields = {
   description: nullableText(10_000),
   system_prompt: nullableText(),
   model_id: nullableText(200),
-  sort_order: z.number().int().optional(),
+  sort_order: int4().optional(),
   is_default: z.boolean().optional(),
   flags: z.record(z.string(), z.unknown()).optional(),
   agent_type: nullableText(100),

@@ -13,6 +13,7 @@ import type { ApiApp, AppDependencies } from '../../app.js';
 import { ApiError } from '../../errors.js';
 import { ControlError } from '../../../control/errors.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../../control/pagination.js';
+import { float4 } from '../../limits.js';
 
 export { z };
 
@@ -60,7 +61,7 @@ export const pageQuery = {
 export const pageOf = (item: z.ZodType, name: string) =>
   z.object({ items: z.array(item), next_cursor: z.string().nullable() }).openapi(name);
 
-export const embeddingSchema = z.array(z.number()).min(1).max(2000).openapi({ description: 'exactly VECTOR_DIMENSION numbers' });
+export const embeddingSchema = z.array(float4()).min(1).max(2000).openapi({ description: 'exactly VECTOR_DIMENSION numbers' });
 
 export const searchBody = z.object({
   embedding: embeddingSchema,

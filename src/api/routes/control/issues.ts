@@ -5,6 +5,7 @@ import type { ApiApp, AppDependencies } from '../../app.js';
 import { issues } from '../../../db/schema/index.js';
 import { createIssue, issueStore, linkIssueThread, listIssueThreads, unlinkIssueThread, updateIssue } from '../../../control/issues.js';
 import { endpoint, fromApi, nullableText, ownedFields, pageOf, pageQuery, toApi, toApiPage, uuidParam } from './common.js';
+import { calendarDate } from '../../limits.js';
 
 const IssueSchema = z
   .object({
@@ -30,7 +31,7 @@ const issueFields = {
   assignee_id: nullableText(256),
   label_ids: z.array(z.string().max(100)).max(100).optional(),
   rank: nullableText(100),
-  due_date: z.string().date().nullable().optional(),
+  due_date: calendarDate().nullable().optional(),
   project_id: uuidParam.nullable().optional(),
 };
 

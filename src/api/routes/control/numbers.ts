@@ -5,9 +5,10 @@ import type { ApiApp, AppDependencies } from '../../app.js';
 import { numbers } from '../../../db/schema/index.js';
 import { createNumber, incrementNumber, numberStore } from '../../../control/numbers.js';
 import { endpoint, fromApi, ownedFields, pageOf, pageQuery, toApi, toApiPage, uuidParam } from './common.js';
+import { int8 } from '../../limits.js';
 
 const NumberSchema = z.object({ ...ownedFields, name: z.string(), value: z.number().int() }).openapi('Number');
-const value = z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
+const value = int8();
 const idParams = z.object({ id: uuidParam });
 
 export function numberRoutes(router: ApiApp, deps: AppDependencies): void {

@@ -24,6 +24,8 @@ const ProjectSchema = z
 const RepoSchema = z
   .object({
     id: z.string().uuid(),
+    user_id: z.string().nullable().openapi({ description: 'the tenant: the owning user of a personal project' }),
+    organization_id: z.string().uuid().nullable().openapi({ description: 'the tenant: the owning organization' }),
     provider: z.string(),
     owner: z.string(),
     name: z.string(),
@@ -128,7 +130,7 @@ export function projectRoutes(router: ApiApp, deps: AppDependencies): void {
       method: 'post',
       path: '/projects/{id}/repos',
       tag,
-      summary: 'Link a repository (created on first sight, unique by provider/owner/name)',
+      summary: 'Link a repository (the tenant’s row is created on first sight, unique per tenant by provider/owner/name)',
       params: idParams,
       body: z
         .object({
@@ -160,7 +162,7 @@ export function projectRoutes(router: ApiApp, deps: AppDependencies): void {
   endpoint(
     router,
     deps,
-    { method: 'get', path: '/repos/{id}', tag, summary: 'A repository linked to a project in reach', params: idParams, status: 200, response: RepoSchema },
+    { method: 'get', path: '/repos/{id}', tag, summary: 'A repository of the caller or of one of their organizations', params: idParams, status: 200, response: RepoSchema },
     async ({ caller, params }) => toApi(await getRepo(db, caller, params.id)),
   );
   endpoint(

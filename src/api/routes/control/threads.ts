@@ -19,6 +19,7 @@ import {
 } from '../../../control/threads.js';
 import { vectorSupport } from '../../../control/vector.js';
 import { embeddingSchema, endpoint, fromApi, nullableText, pageOf, pageQuery, searchBody, toApi, toApiPage, uuidParam } from './common.js';
+import { int4 } from '../../limits.js';
 
 const ThreadSchema = z
   .object({
@@ -77,7 +78,7 @@ const threadFields = {
   is_shared: z.boolean().optional(),
 };
 
-const count = z.number().int().min(0).nullable().optional();
+const count = int4().min(0).nullable().optional();
 const messageFields = {
   content: z.string().max(1_000_000).optional(),
   tool_invocations: z.unknown().optional(),

@@ -1,0 +1,1 @@
+ALTER TABLE "repos" ADD CONSTRAINT "repos_owner_check" CHECK (num_nonnulls("repos"."user_id", "repos"."organization_id") = 1);
