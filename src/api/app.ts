@@ -16,6 +16,7 @@ import { corsFor } from './middleware/cors.js';
 import { httpMetrics } from './middleware/http-metrics.js';
 import { metricsHandler, registerDatabaseMetrics } from './middleware/metrics-endpoint.js';
 import { requestLog } from './middleware/request-log.js';
+import { noQueryParameters, strictRouter } from './strict-query.js';
 import type { ResponseCache } from './response-cache.js';
 import { registerHealthRoutes } from './routes/health.js';
 
@@ -60,8 +61,9 @@ export const validationHook: Hook<unknown, Env, string, unknown> = (result, c) =
   return undefined;
 };
 
+/** A router whose OpenAPI routes refuse unknown query parameters (strict-query.ts). */
 export function createApiRouter(): ApiApp {
-  return new OpenAPIHono({ defaultHook: validationHook });
+  return strictRouter(new OpenAPIHono({ defaultHook: validationHook }));
 }
 
 /** A route group: registers its routes on the /v1 router. */
@@ -75,8 +77,8 @@ export function createApp(deps: AppDependencies, groups: RouteGroup[] = []): Api
   const metrics = deps.metrics ?? new MetricsRegistry();
   registerDatabaseMetrics(metrics, deps.database);
   app.use('*', requestLog(deps.log), httpMetrics(metrics), corsFor(deps.config.corsOrigins));
-  app.get('/metrics', metricsHandler(metrics));
-  app.get('/docs', docsHandler);
+  app.get('/metrics', noQueryParameters(), metricsHandler(metrics));
+  app.get('/docs', noQueryParameters(), docsHandler);
 
   registerHealthRoutes(app, deps);
 
@@ -84,6 +86,7 @@ export function createApp(deps: AppDependencies, groups: RouteGroup[] = []): Api
   for (const register of groups) register(v1, deps);
   app.route('/v1', v1);
 
+  app.use('/openapi.json', noQueryParameters());
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'nostr-cache', version: '1', description: 'Cached Nostr feeds and threads, and the app control plane.' },
