@@ -47,6 +47,7 @@ const envSchema = z.object({
   HANDBACK_AFTER_SECONDS: z.coerce.number().int().min(0).default(120),
   INGEST_OWNERSHIP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   READY_MAX_LAG_SECONDS: z.coerce.number().int().min(1).default(300),
+  MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
 });
 
 export type Config = {
@@ -95,6 +96,8 @@ export type Config = {
   /** How often a daemon tries relays it does not own (bounds a takeover) and checks its own. */
   ingestOwnershipIntervalSeconds: number;
   readyMaxLagSeconds: number;
+  /** PGlite daemon: how often ANALYZE/VACUUM need is checked (0: never). */
+  maintenanceIntervalSeconds: number;
 };
 
 export class ConfigError extends Error {
@@ -142,5 +145,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     handBackAfterSeconds: e.HANDBACK_AFTER_SECONDS,
     ingestOwnershipIntervalSeconds: e.INGEST_OWNERSHIP_INTERVAL_SECONDS,
     readyMaxLagSeconds: e.READY_MAX_LAG_SECONDS,
+    maintenanceIntervalSeconds: e.MAINTENANCE_INTERVAL_SECONDS,
   };
 }

@@ -7,6 +7,7 @@ import { OpenAPIHono, type Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import type { MaintenanceReport } from '../db/maintenance.js';
 import type { BackfillJob } from '../ingest/backfill-jobs.js';
 import type { Logger } from '../log.js';
 import { MetricsRegistry } from '../metrics/registry.js';
@@ -35,6 +36,8 @@ export interface AppDependencies {
    * absent: every read is computed (X-Cache: BYPASS).
    */
   responseCache?: ResponseCache;
+  /** PGlite's periodic ANALYZE/VACUUM (db/maintenance.ts), in the ingest process. */
+  maintenance?: { report(): MaintenanceReport };
 }
 
 /** A backfill job as the API shows it: the ingest side's record, imported as a type only. */

@@ -8,6 +8,7 @@ import { openResponseCache, type LiveResponseCache } from '../api/live-response-
 import { ROUTE_GROUPS } from '../api/routes/index.js';
 import type { Config } from '../config.js';
 import { startIngest, type IngestService } from '../ingest/service.js';
+import { Maintenance } from '../db/maintenance.js';
 import { MetricsRegistry } from '../metrics/registry.js';
 import { openRuntime } from '../runtime.js';
 
@@ -26,6 +27,12 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
     await runtime.close();
     throw error;
   }
+  // PGlite runs no autovacuum: the ingest process keeps its statistics (db/maintenance.ts).
+  const maintenance =
+    ingest && runtime.database.driver === 'pglite' && config.maintenanceIntervalSeconds > 0
+      ? new Maintenance({ database: runtime.database, log: runtime.log, intervalMs: config.maintenanceIntervalSeconds * 1000 })
+      : undefined;
+  maintenance?.start();
   const metrics = new MetricsRegistry();
   // Only processes serving reads cache them; the cache hears every write, this process's included.
   const responses: LiveResponseCache | undefined =
@@ -38,6 +45,7 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
       metrics,
       ...(ingest ? { ingest, backfill: ingest.backfill } : {}),
       ...(responses ? { responseCache: responses.cache } : {}),
+      ...(maintenance ? { maintenance } : {}),
     },
     parts.http === 'api' ? ROUTE_GROUPS : [],
   );
@@ -53,6 +61,7 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
   const force = () => process.exit(130);
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
+  await maintenance?.stop();
   try {
     if (ingest) await ingest.stop();
   } catch (error) {
