@@ -13,6 +13,7 @@ const envSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   NOSTR_CACHE_DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   SUBCLAW_BASES: commaList.default(['clawstr.com']),
@@ -54,6 +55,8 @@ export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** auto: pretty text when stderr is a terminal, JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
   host: string;
   port: number;
   subclawBases: string[];
@@ -117,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     dataDir: e.NOSTR_CACHE_DATA_DIR,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     host: e.HOST,
     port: e.PORT,
     subclawBases: e.SUBCLAW_BASES,

@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { startIngest, type IngestService } from '../ingest/service.js';
 import { Maintenance } from '../db/maintenance.js';
 import { MetricsRegistry } from '../metrics/registry.js';
+import { IngestLogReporter } from '../observe/ingest-log.js';
 import { openRuntime } from '../runtime.js';
 
 export interface ServiceParts {
@@ -33,6 +34,9 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
       ? new Maintenance({ database: runtime.database, log: runtime.log, intervalMs: config.maintenanceIntervalSeconds * 1000 })
       : undefined;
   maintenance?.start();
+  // Relay failures and recoveries, and a summary a minute, read from the ingest status (observe/).
+  const ingestLog = ingest ? new IngestLogReporter({ source: ingest, log: runtime.log }) : undefined;
+  ingestLog?.start();
   const metrics = new MetricsRegistry();
   // Only processes serving reads cache them; the cache hears every write, this process's included.
   const responses: LiveResponseCache | undefined =
@@ -61,6 +65,7 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
   const force = () => process.exit(130);
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
+  ingestLog?.stop();
   await maintenance?.stop();
   try {
     if (ingest) await ingest.stop();
