@@ -8,10 +8,11 @@ import type { Env } from 'hono';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { MaintenanceReport } from '../db/maintenance.js';
+import type { RatePoint } from '../observe/rate-history.js';
 import type { BackfillJob } from '../ingest/backfill-jobs.js';
 import type { Logger } from '../log.js';
 import { MetricsRegistry } from '../metrics/registry.js';
-import { docsHandler } from './docs.js';
+import { docsAssetHandler, docsHandler } from './docs.js';
 import { errorBody, handleError, validationError } from './errors.js';
 import { corsFor } from './middleware/cors.js';
 import { httpMetrics } from './middleware/http-metrics.js';
@@ -20,6 +21,7 @@ import { requestLog } from './middleware/request-log.js';
 import { noQueryParameters, strictRouter } from './strict-query.js';
 import type { ResponseCache } from './response-cache.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerStatusRoutes } from './status/routes.js';
 
 export interface AppDependencies {
   config: Config;
@@ -38,6 +40,8 @@ export interface AppDependencies {
   responseCache?: ResponseCache;
   /** PGlite's periodic ANALYZE/VACUUM (db/maintenance.ts), in the ingest process. */
   maintenance?: { report(): MaintenanceReport };
+  /** Ingest rate over the last minutes (observe/rate-history.ts), for the status page. */
+  rates?: { points(): RatePoint[] };
 }
 
 /** A backfill job as the API shows it: the ingest side's record, imported as a type only. */
@@ -82,8 +86,10 @@ export function createApp(deps: AppDependencies, groups: RouteGroup[] = []): Api
   app.use('*', requestLog(deps.log), httpMetrics(metrics), corsFor(deps.config.corsOrigins));
   app.get('/metrics', noQueryParameters(), metricsHandler(metrics));
   app.get('/docs', noQueryParameters(), docsHandler);
+  app.get('/docs/assets/:name', noQueryParameters(), docsAssetHandler);
 
   registerHealthRoutes(app, deps);
+  registerStatusRoutes(app, deps);
 
   const v1 = createApiRouter();
   for (const register of groups) register(v1, deps);

@@ -11,6 +11,7 @@ import { startIngest, type IngestService } from '../ingest/service.js';
 import { Maintenance } from '../db/maintenance.js';
 import { MetricsRegistry } from '../metrics/registry.js';
 import { IngestLogReporter } from '../observe/ingest-log.js';
+import { RateHistory } from '../observe/rate-history.js';
 import { openRuntime } from '../runtime.js';
 
 export interface ServiceParts {
@@ -37,6 +38,8 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
   // Relay failures and recoveries, and a summary a minute, read from the ingest status (observe/).
   const ingestLog = ingest ? new IngestLogReporter({ source: ingest, log: runtime.log }) : undefined;
   ingestLog?.start();
+  const rates = ingest ? new RateHistory(ingest) : undefined;
+  rates?.start();
   const metrics = new MetricsRegistry();
   // Only processes serving reads cache them; the cache hears every write, this process's included.
   const responses: LiveResponseCache | undefined =
@@ -50,6 +53,7 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
       ...(ingest ? { ingest, backfill: ingest.backfill } : {}),
       ...(responses ? { responseCache: responses.cache } : {}),
       ...(maintenance ? { maintenance } : {}),
+      ...(rates ? { rates } : {}),
     },
     parts.http === 'api' ? ROUTE_GROUPS : [],
   );
@@ -66,6 +70,7 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
   ingestLog?.stop();
+  rates?.stop();
   await maintenance?.stop();
   try {
     if (ingest) await ingest.stop();
