@@ -2,6 +2,8 @@
 /**
  * nostr-cache <command>: the single entry point (package bin and npm scripts).
  */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { RelaySetError } from './ingest/fleet/relay-set.js';
@@ -67,9 +69,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Run when executed directly (tsx src/cli.ts, node dist/src/cli.js, or the npm bin link).
-const entry = process.argv[1] ?? '';
-if (/cli\.(ts|js)$/.test(entry) || entry.endsWith('nostr-cache')) {
+/** True when this file is the process's entry (tsx src/cli.ts, node dist/src/cli.js); bin/nostr-cache.js calls main itself. */
+function isEntry(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return pathToFileURL(realpathSync(entry)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -13,6 +13,7 @@ const envSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   NOSTR_CACHE_DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   SUBCLAW_BASES: commaList.default(['clawstr.com']),
@@ -53,12 +54,15 @@ const envSchema = z.object({
   HANDBACK_AFTER_SECONDS: z.coerce.number().int().min(0).default(120),
   INGEST_OWNERSHIP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   READY_MAX_LAG_SECONDS: z.coerce.number().int().min(1).default(300),
+  MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
 });
 
 export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** auto: pretty text when stderr is a terminal, JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
   host: string;
   port: number;
   subclawBases: string[];
@@ -104,6 +108,8 @@ export type Config = {
   /** How often a daemon tries relays it does not own (bounds a takeover) and checks its own. */
   ingestOwnershipIntervalSeconds: number;
   readyMaxLagSeconds: number;
+  /** PGlite daemon: how often ANALYZE/VACUUM need is checked (0: never). */
+  maintenanceIntervalSeconds: number;
 };
 
 export class ConfigError extends Error {
@@ -123,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     dataDir: e.NOSTR_CACHE_DATA_DIR,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     host: e.HOST,
     port: e.PORT,
     subclawBases: e.SUBCLAW_BASES,
@@ -152,5 +159,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     handBackAfterSeconds: e.HANDBACK_AFTER_SECONDS,
     ingestOwnershipIntervalSeconds: e.INGEST_OWNERSHIP_INTERVAL_SECONDS,
     readyMaxLagSeconds: e.READY_MAX_LAG_SECONDS,
+    maintenanceIntervalSeconds: e.MAINTENANCE_INTERVAL_SECONDS,
   };
 }

@@ -32,7 +32,7 @@ export async function normalizeOptionsFor(
 }
 
 export async function openRuntime(config: Config, options: { migrate?: boolean; log?: Logger } = {}): Promise<Runtime> {
-  const log = options.log ?? createLogger(config.logLevel);
+  const log = options.log ?? createLogger(config.logLevel, config.logFormat);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   try {
     if (options.migrate !== false) {

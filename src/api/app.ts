@@ -6,7 +6,7 @@
 import { OpenAPIHono, type Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 import { MetricsRegistry } from '../metrics/registry.js';
-import { docsHandler } from './docs.js';
+import { docsAssetHandler, docsHandler } from './docs.js';
 import { errorBody, handleError, validationError } from './errors.js';
 import { corsFor } from './middleware/cors.js';
 import { httpMetrics } from './middleware/http-metrics.js';
@@ -15,7 +15,9 @@ import { refuseNul } from './middleware/refuse-nul.js';
 import { metricsHandler, registerDatabaseMetrics } from './middleware/metrics-endpoint.js';
 import { requestLog } from './middleware/request-log.js';
 import type { ApiApp, AppDependencies, RouteGroup } from './deps.js';
+import { noQueryParameters, strictRouter } from './strict-query.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerStatusRoutes } from './status/routes.js';
 
 export type { ApiApp, AppDependencies, BackfillJobsApi, BackfillJobView, IngestStatus, RouteGroup } from './deps.js';
 
@@ -25,8 +27,9 @@ export const validationHook: Hook<unknown, Env, string, unknown> = (result, c) =
   return undefined;
 };
 
+/** A router whose OpenAPI routes refuse unknown query parameters (strict-query.ts). */
 export function createApiRouter(): ApiApp {
-  return new OpenAPIHono({ defaultHook: validationHook });
+  return strictRouter(new OpenAPIHono({ defaultHook: validationHook }));
 }
 
 export function createApp(deps: AppDependencies, groups: RouteGroup[] = []): ApiApp {
@@ -37,15 +40,18 @@ export function createApp(deps: AppDependencies, groups: RouteGroup[] = []): Api
   const metrics = deps.metrics ?? new MetricsRegistry();
   registerDatabaseMetrics(metrics, deps.database);
   app.use('*', requestLog(deps.log), httpMetrics(metrics), corsFor(deps.config.corsOrigins), refuseNul(), jsonBody());
-  app.get('/metrics', metricsHandler(metrics));
-  app.get('/docs', docsHandler);
+  app.get('/metrics', noQueryParameters(), metricsHandler(metrics));
+  app.get('/docs', noQueryParameters(), docsHandler);
+  app.get('/docs/assets/:name', noQueryParameters(), docsAssetHandler);
 
   registerHealthRoutes(app, deps);
+  registerStatusRoutes(app, deps);
 
   const v1 = createApiRouter();
   for (const register of groups) register(v1, deps);
   app.route('/v1', v1);
 
+  app.use('/openapi.json', noQueryParameters());
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'nostr-cache', version: '1', description: 'Cached Nostr feeds and threads, and the app control plane.' },

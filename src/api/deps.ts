@@ -6,6 +6,8 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 import type { Config } from '../config.js';
+import type { MaintenanceReport } from '../db/maintenance.js';
+import type { RatePoint } from '../observe/rate-history.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
@@ -28,6 +30,10 @@ export interface AppDependencies {
    * absent: every read is computed (X-Cache: BYPASS).
    */
   responseCache?: ResponseCache;
+  /** PGlite's periodic ANALYZE/VACUUM (db/maintenance.ts), in the ingest process. */
+  maintenance?: { report(): MaintenanceReport };
+  /** Ingest rate over the last minutes (observe/rate-history.ts), for the status page. */
+  rates?: { points(): RatePoint[] };
 }
 
 /** A route group: registers its routes on the /v1 router. */

@@ -34,12 +34,22 @@ export function errorBody(code: string, message: string, details: unknown = null
 
 /** A zod failure as a 400 that names each bad field (`query.limit`, `body.pubkeys.3`, ...). */
 export function validationError(error: ZodError, target: string): ErrorBody {
-  const issues = error.issues.map((issue) => ({
-    field: [target, ...issue.path.map(String)].join('.'),
-    message: issue.message,
-  }));
+  const unknown: string[] = [];
+  const issues = error.issues.flatMap((issue) => {
+    const at = [target, ...issue.path.map(String)];
+    if (issue.code !== 'unrecognized_keys' || target !== 'query') return [{ field: at.join('.'), message: issue.message }];
+    // Unknown query parameters (strict-query.ts): one issue per parameter, named like any field.
+    unknown.push(...issue.keys);
+    return issue.keys.map((key) => ({ field: [...at, key].join('.'), message: 'unknown query parameter' }));
+  });
+  if (unknown.length > 0) return unknownQueryBody(unknown, issues);
   const first = issues[0];
   return errorBody('bad_request', first ? `invalid ${first.field}: ${first.message}` : 'invalid request', { issues });
+}
+
+/** A 400 naming unknown query parameters (strict-query.ts refuses them on every route). */
+export function unknownQueryBody(names: readonly string[], issues = names.map((name) => ({ field: `query.${name}`, message: 'unknown query parameter' }))): ErrorBody {
+  return errorBody('bad_request', `unknown query parameter${names.length > 1 ? 's' : ''}: ${names.join(', ')}`, { issues });
 }
 
 /** The app-wide onError: known errors keep their status; anything else is a logged 500. */

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Filter } from 'nostr-tools/filter';
+import { analyzeAll } from '../db/maintenance.js';
 import { backfill, type BackfillResult } from '../ingest/coverage/backfill.js';
 import { RelayConnection } from '../ingest/relay/connection.js';
 import { loadRelaySet, normalizeRelayUrl } from '../ingest/fleet/relay-set.js';
@@ -26,7 +27,8 @@ RELAYS_FILE (default: every primary relay and every scope without batched keys),
 through the same verification and store as live ingest. Covered ranges are
 recorded as pages commit, so an interrupted backfill resumes where it stopped;
 ranges already covered are skipped. Progress (rate, ETA) goes to stderr, a
-summary per relay and scope to stdout.
+summary per relay and scope to stdout. When events were stored, ANALYZE then
+refreshes the planner's statistics.
 
 Pages ask no more than the page size a relay is known to serve (learned by
 earlier runs, kept in relays.learned). A relay that returns events newer than a
@@ -101,6 +103,7 @@ Options:
           await connection.stop();
         }
       }
+      if (results.some((r) => r.events > 0)) await analyzeAll(runtime.database, runtime.log, 'backfill');
     } finally {
       await runtime.close();
     }

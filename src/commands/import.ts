@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { importFile, type ImportReport } from '../ingest/import-file.js';
 import { invalidTotal } from '../ingest/pipeline/outcomes.js';
+import { analyzeAll } from '../db/maintenance.js';
 import { openRuntime } from '../runtime.js';
 import { UsageError, type Command } from './command.js';
 
@@ -13,7 +14,8 @@ Streams NIP-01 events, one per line: a bare event object, or a relay frame
 ["EVENT", <subscription>, <event>]. Every event is shape-checked, deduplicated,
 verified (id and signature, in worker threads), normalised and written in
 batches. A bad line is reported with its line number and reason; it never stops
-the import. Progress goes to stderr; the final report to stdout.
+the import. Progress goes to stderr; the final report to stdout. After events
+were stored, ANALYZE refreshes the planner's statistics.
 
 Outcomes: accepted (stored), duplicate, superseded (older version of a
 replaceable event), ephemeral (kinds 20000-29999, never stored), expired (NIP-40
@@ -30,6 +32,7 @@ Options:
     try {
       const pipeline = await runtime.pipeline();
       const report = await importFile({ pipeline, source, log: runtime.log });
+      if (report.outcomes.accepted > 0) await analyzeAll(runtime.database, runtime.log, 'import');
       process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
       return 0;
     } finally {

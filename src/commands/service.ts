@@ -9,7 +9,10 @@ import { openResponseCache, type LiveResponseCache } from '../api/live-response-
 import { ROUTE_GROUPS } from '../api/routes/index.js';
 import type { Config } from '../config.js';
 import { startIngest, type IngestService } from '../ingest/service.js';
+import { Maintenance } from '../db/maintenance.js';
 import { MetricsRegistry } from '../metrics/registry.js';
+import { IngestLogReporter } from '../observe/ingest-log.js';
+import { RateHistory } from '../observe/rate-history.js';
 import { openRuntime } from '../runtime.js';
 
 export interface ServiceParts {
@@ -47,6 +50,17 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
     await runtime.close();
     throw error;
   }
+  // PGlite runs no autovacuum: the ingest process keeps its statistics (db/maintenance.ts).
+  const maintenance =
+    ingest && runtime.database.driver === 'pglite' && config.maintenanceIntervalSeconds > 0
+      ? new Maintenance({ database: runtime.database, log: runtime.log, intervalMs: config.maintenanceIntervalSeconds * 1000 })
+      : undefined;
+  maintenance?.start();
+  // Relay failures and recoveries, and a summary a minute, read from the ingest status (observe/).
+  const ingestLog = ingest ? new IngestLogReporter({ source: ingest, log: runtime.log }) : undefined;
+  ingestLog?.start();
+  const rates = ingest ? new RateHistory(ingest) : undefined;
+  rates?.start();
   const metrics = new MetricsRegistry();
   // Only processes serving reads cache them; the cache hears every write, this process's included.
   const responses: LiveResponseCache | undefined =
@@ -59,6 +73,8 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
       metrics,
       ...(ingest ? { ingest, backfill: ingest.backfill } : {}),
       ...(responses ? { responseCache: responses.cache } : {}),
+      ...(maintenance ? { maintenance } : {}),
+      ...(rates ? { rates } : {}),
     },
     parts.http === 'api' ? ROUTE_GROUPS : [],
   );
@@ -74,6 +90,9 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
   const force = () => process.exit(130);
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
+  ingestLog?.stop();
+  rates?.stop();
+  await maintenance?.stop();
   try {
     if (ingest) await ingest.stop();
   } catch (error) {

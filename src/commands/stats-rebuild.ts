@@ -1,3 +1,4 @@
+import { analyzeAll } from '../db/maintenance.js';
 import { openRuntime } from '../runtime.js';
 import { rebuildDerived } from '../store/rebuild.js';
 import type { Command } from './command.js';
@@ -11,7 +12,8 @@ Recomputes tombstones, deletion state, reactions, zaps, per-event stats,
 profiles, communities, moderators and approvals from nostr_events, compares
 each with what is stored, and replaces what differs, in one transaction.
 Prints the number of rows corrected per table: 0 everywhere on a consistent
-database. Exit code 0 either way (drift found is drift fixed).
+database. Exit code 0 either way (drift found is drift fixed). ANALYZE then
+refreshes the planner's statistics of the rewritten tables.
 
 Options:
   --json   print the drift report as JSON`,
@@ -20,6 +22,7 @@ Options:
     const runtime = await openRuntime(config);
     try {
       const drift = await rebuildDerived(runtime.database.db, runtime.normalizeOptions);
+      await analyzeAll(runtime.database, runtime.log, 'stats rebuild');
       const total = Object.values(drift).reduce((a, b) => a + b, 0);
       if (values.json) process.stdout.write(`${JSON.stringify({ total, drift }, null, 2)}\n`);
       else {

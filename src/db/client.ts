@@ -3,8 +3,11 @@
  * Postgres server through postgres.js when a URL is given. Both serve the same Drizzle schema and
  * the same migrations; callers only see `Database`.
  */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { SQL } from 'drizzle-orm';
@@ -54,6 +57,8 @@ export interface Database {
    * advisory locks (relay ownership). On PGlite, the one in-process session (`db`).
    */
   session(): DedicatedSession;
+  /** PGlite: the size of its WebAssembly heap in bytes (it grows, never shrinks); null on a server. */
+  engineMemoryBytes(): number | null;
   close(): Promise<void>;
 }
 
@@ -76,16 +81,46 @@ export interface OpenOptions {
   memory?: boolean;
   /** Pool size for a Postgres server. */
   maxConnections?: number;
+  /** PGlite server settings (`-c name=value` at start), added to and overriding PGLITE_SETTINGS. */
+  pgliteSettings?: Record<string, string>;
 }
+
+/** PGlite's own start parameters (single-user mode, no parallel workers, ...), kept when adding settings. */
+const PGLITE_START_PARAMS: readonly string[] = (PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams;
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   if (options.url) return openPostgres(options.url, options.maxConnections ?? 10);
-  return openPglite(options.memory ? undefined : resolve(options.dataDir ?? './data', 'pglite'));
+  return openPglite(options.memory ? undefined : resolve(options.dataDir ?? './data', 'pglite'), { ...PGLITE_SETTINGS, ...options.pgliteSettings });
 }
 
-async function openPglite(dataDir: string | undefined): Promise<Database> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector } });
+/**
+ * PGlite's server settings. Its WebAssembly heap grows to the most it ever held and never gives
+ * memory back, so whatever Postgres caches counts in the process's RSS for good: shared_buffers
+ * (128 MB by PGlite's default) is kept small; the operating system's page cache keeps the data
+ * files warm anyway (bench/RESULTS.md, "Maintenance", for the import's peak RSS).
+ */
+export const PGLITE_SETTINGS: Readonly<Record<string, string>> = {
+  shared_buffers: '32MB',
+};
+
+/**
+ * A new data directory is initialised by a short-lived child process: initdb's WebAssembly instance
+ * never gives its memory back, so done here it would stay in this process's RSS (a fresh 300k-event
+ * import peaked at 880 MB, of which ~590 MB was initdb; bench/RESULTS.md, "Maintenance").
+ */
+async function initPgliteDir(dataDir: string): Promise<void> {
+  const script = fileURLToPath(new URL(`./pglite-init.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+  const args = script.endsWith('.ts') ? ['--import', 'tsx', script, dataDir] : [script, dataDir];
+  await promisify(execFile)(process.execPath, args, { timeout: 300_000 });
+}
+
+async function openPglite(dataDir: string | undefined, settings: Record<string, string>): Promise<Database> {
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true });
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) await initPgliteDir(dataDir);
+  }
+  const startParams = [...PGLITE_START_PARAMS, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
+  const client = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector }, startParams });
   const db = drizzlePglite(client, { schema }) as unknown as AppDatabase;
   return {
     driver: 'pglite',
@@ -97,6 +132,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     // One process, one session: locks taken here are always granted and never lost.
     session: () => ({ db, lost: new Promise<void>(() => {}), close: async () => {} }),
     listen: (channel, handlers) => listenPglite(client, channel, handlers),
+    engineMemoryBytes: () => (client as unknown as { mod?: { HEAPU8?: Uint8Array } }).mod?.HEAPU8?.length ?? null,
     close: () => client.close(),
   };
 }
@@ -184,6 +220,7 @@ function openPostgres(url: string, max: number): Database {
       return true;
     },
     session: () => dedicatedSession(url),
+    engineMemoryBytes: () => null,
     listen: async (channel, handlers, options) => listenPostgres(url, channel, handlers, options),
     close: async () => {
       unguard();

@@ -44,7 +44,7 @@ export async function appliedMigrationCount(database: Database): Promise<number>
   return Number(rows[0]?.n ?? 0);
 }
 
-/** Applies pending migrations (from `folder`, default the project's); returns how many were applied by this call. */
+/** Applies pending migrations (from `folder`, default the project's), then ANALYZE if any were; returns how many were applied by this call. */
 export async function runMigrations(database: Database, folder: string = migrationsFolder()): Promise<number> {
   const before = await appliedMigrationCount(database);
   if (database.driver === 'pglite') {
@@ -59,5 +59,9 @@ export async function runMigrations(database: Database, folder: string = migrati
       await client.end({ timeout: 5 });
     }
   }
-  return (await appliedMigrationCount(database)) - before;
+  const applied = (await appliedMigrationCount(database)) - before;
+  // New or changed indexes have no statistics until ANALYZE; PGlite never runs it by itself, and
+  // a server's autovacuum may take minutes. Cheap on a new (empty) database.
+  if (applied > 0) await database.db.execute(sql`ANALYZE`);
+  return applied;
 }

@@ -5,10 +5,11 @@
 import type { ApiApp, AppDependencies } from '../deps.js';
 import { probeDatabase } from '../../db/health.js';
 import { vectorSupport } from '../../control/vector.js';
+import { noQueryParameters } from '../strict-query.js';
 
 export function registerHealthRoutes(app: ApiApp, deps: AppDependencies): void {
   // Liveness: the process answers and the database is usable.
-  app.get('/health', async (c) => {
+  app.get('/health', noQueryParameters(), async (c) => {
     const database = await probeDatabase(deps.database);
     // Which vector search the control plane runs: pgvector (HNSW index) or exact (a scan).
     const vector = database.healthy ? await vectorSupport(deps.database, deps.config.vectorDimension) : null;
@@ -20,7 +21,7 @@ export function registerHealthRoutes(app: ApiApp, deps: AppDependencies): void {
 
   // Readiness: database reachable and migrated; when ingest runs here, every scope served by a
   // connected relay with its coverage lag under READY_MAX_LAG_SECONDS.
-  app.get('/ready', async (c) => {
+  app.get('/ready', noQueryParameters(), async (c) => {
     const database = await probeDatabase(deps.database);
     const problems: Array<{ scope?: string; relay?: string; problem: string }> = [];
     if (!database.healthy) problems.push({ problem: database.error ?? 'database not healthy (see /health)' });
@@ -29,7 +30,7 @@ export function registerHealthRoutes(app: ApiApp, deps: AppDependencies): void {
     return c.json({ ready, problems }, ready ? 200 : 503);
   });
 
-  app.get('/health/ingest', (c) => {
+  app.get('/health/ingest', noQueryParameters(), (c) => {
     if (!deps.ingest) return c.json({ running: false, reason: 'ingest is not running in this process (nostr-cache serve)' });
     return c.json(deps.ingest.report());
   });
