@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { startIngest, type IngestService } from '../ingest/service.js';
 import { MetricsRegistry } from '../metrics/registry.js';
 import { openRuntime } from '../runtime.js';
+import { startHotRefreshSchedule } from '../store/hot-refresh-schedule.js';
 
 export interface ServiceParts {
   /** 'api': every route; 'health': only /health, /ready, /health/ingest, /metrics. */
@@ -26,6 +27,8 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
     await runtime.close();
     throw error;
   }
+  // The hot ranking's snapshot, refreshed by whichever process gets there first.
+  const hotRefresh = startHotRefreshSchedule(runtime.database.db, runtime.log);
   const metrics = new MetricsRegistry();
   // Only processes serving reads cache them; the cache hears every write, this process's included.
   const responses: LiveResponseCache | undefined =
@@ -59,6 +62,7 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
     runtime.log.error({ err: error }, 'ingest did not stop cleanly');
   }
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  await hotRefresh.stop();
   await responses?.close();
   await runtime.close();
   runtime.log.info('stopped');

@@ -1,4 +1,5 @@
 import { openRuntime } from '../runtime.js';
+import { refreshHotRanking } from '../store/ranking.js';
 import { rebuildDerived } from '../store/rebuild.js';
 import type { Command } from './command.js';
 
@@ -7,11 +8,13 @@ export const statsRebuildCommand: Command = {
   summary: 'recompute every derived table from nostr_events and report the drift corrected',
   help: `Usage: nostr-cache stats rebuild [--json]
 
-Recomputes tombstones, deletion state, reactions, zaps, per-event stats,
-profiles, communities, moderators and approvals from nostr_events, compares
+Recomputes tombstones, deletion state, reactions, zaps, per-event stats, the
+top ranking (post_ranking), profiles, communities, moderators and approvals
+from nostr_events, compares
 each with what is stored, and replaces what differs, in one transaction.
 Prints the number of rows corrected per table: 0 everywhere on a consistent
-database. Exit code 0 either way (drift found is drift fixed).
+database. Exit code 0 either way (drift found is drift fixed). Then writes a
+new hot snapshot (hot_ranking) from the corrected ranking.
 
 Options:
   --json   print the drift report as JSON`,
@@ -20,6 +23,8 @@ Options:
     const runtime = await openRuntime(config);
     try {
       const drift = await rebuildDerived(runtime.database.db, runtime.normalizeOptions);
+      // The hot snapshot is built from post_ranking: a new generation from the corrected one.
+      await refreshHotRanking(runtime.database.db, Math.floor(Date.now() / 1000));
       const total = Object.values(drift).reduce((a, b) => a + b, 0);
       if (values.json) process.stdout.write(`${JSON.stringify({ total, drift }, null, 2)}\n`);
       else {
