@@ -88,9 +88,33 @@ async function startServer(dir: string): Promise<() => Promise<void>> {
     }
   }
   return async () => {
+    // A second signal makes the server exit at once instead of draining a backlog of slow pages.
+    const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    const timer = setTimeout(() => child.kill('SIGTERM'), 3_000);
+    await exited;
+    clearTimeout(timer);
   };
+}
+
+/**
+ * Waits until no other session runs a statement on the bench database (a stopped server's slow
+ * scoring queries outlive it), cancelling what still runs after `maxSeconds`, so a measurement
+ * never shares Postgres with the previous one's backlog.
+ */
+async function quiesce(sql: postgres.Sql, maxSeconds = 20): Promise<void> {
+  const active = async () =>
+    Number(
+      ((await sql`SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'`) as unknown as [{ n: number }])[0].n,
+    );
+  for (let i = 0; i < maxSeconds * 4; i++) {
+    if ((await active()) === 0) return;
+    await sleep(250);
+  }
+  await sql`SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+    WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'`;
+  await sleep(500);
 }
 
 interface Scenario {
@@ -170,7 +194,9 @@ async function main(): Promise<void> {
   console.error(`hot refresh: ${refresh?.rows} rows in ${refreshMs.toFixed(0)} ms`);
 
   const rows: Row[] = [];
-  for (const server of ['before', 'after'] as const) {
+  // After first: the before server's slow pages cannot leave a backlog in Postgres behind them.
+  for (const server of ['after', 'before'] as const) {
+    await quiesce(sql);
     const stop = await startServer(server === 'before' ? BEFORE_DIR : process.cwd());
     try {
       const list = [...SCENARIOS];
@@ -179,7 +205,9 @@ async function main(): Promise<void> {
       for (const scenario of list) {
         for (const connections of [CONNECTIONS, 1]) {
           await wrk(scenario.path, 2, connections); // warm-up
+          await quiesce(sql);
           const m = await wrk(scenario.path, DURATION, connections);
+          await quiesce(sql);
           rows.push({ server, scenario: scenario.name, connections, m });
           console.error(`[${server}] ${scenario.name} @${connections}: p50 ${fmt(m.p50)} p99 ${fmt(m.p99)} ${fmt(m.rps)} req/s${m.errors ? ` errors ${m.errors}` : ''}`);
         }
@@ -208,7 +236,8 @@ async function main(): Promise<void> {
       'from `bench/generate-events.ts --count 1000000 --seed 1 --now <generation time>` loaded by `bench/read-api.ts --load-only` ' +
       '(normalizeEvent + writeBatch, so post_ranking was kept by the write path), VACUUM ANALYZE.',
     `HTTP: wrk, ${DURATION} s per row after a 2 s warm-up, \`nostr-cache serve\` with \`RESPONSE_CACHE_MB=0\` (every request reads the ` +
-      'database), at 64 connections and at 1. **before**: the starting commit (ab9341b), which scores every post of the window per ' +
+      'database), at 64 connections and at 1; before each row, the run waits until Postgres runs no statement of an earlier row ' +
+      '(a slow page outlives the wrk run that asked for it; what still runs after 20 s is cancelled). **before**: the starting commit (ab9341b), which scores every post of the window per ' +
       'request; **after**: this branch, same database, same run. Ratio: p50 of the page ÷ p50 of `sort=new` on the same server at the ' +
       'same connections (target ≤ 2).',
     `Hot snapshot refresh (one generation of every ranked post, timed in this run): ${refresh?.rows.toLocaleString('en')} rows in ${fmt(refreshMs)} ms.`,

@@ -20,7 +20,8 @@ import { goneCte, isPost } from './queries/posts.js';
 
 /** How often the hot snapshot is rebuilt, and how long an older one stays for cursors. */
 export const HOT_REFRESH_SECONDS = 60;
-export const HOT_RETAIN_SECONDS = 600;
+// A generation of 130k posts takes about 75 MB with its indexes (bench/RESULTS.md), so keep five.
+export const HOT_RETAIN_SECONDS = 300;
 
 /** Top score of event `e` from event_stats `s`: up − down + 2·replies + msat/10000 (exact, scale 4). */
 export const STORED_SCORE = sql`((COALESCE(s.up, 0) - COALESCE(s.down, 0) + 2 * COALESCE(s.replies, 0))::numeric
