@@ -14,7 +14,7 @@
  *   npx tsx bench/read-api.ts --skip-load        (the measurements, about 3 minutes)
  *
  * CLI: npx tsx bench/read-api.ts --file bench/.data/read-1m.jsonl [--load-only] [--skip-load]
- *      [--duration 15] [--connections 64]
+ *      [--duration 15] [--connections 64] [--db nc_bench]
  * BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres) is where nc_bench is created.
  *
  * Signatures are not re-verified while loading (the generator signed every event; verification
@@ -56,7 +56,7 @@ const FILE = resolve(option('file', 'bench/.data/read-1m.jsonl'));
 const DURATION = Number(option('duration', '15'));
 const CONNECTIONS = Number(option('connections', '64'));
 const PORT = Number(option('port', '8799'));
-const DB_NAME = 'nc_bench';
+const DB_NAME = option('db', 'nc_bench');
 const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB_URL = (() => {
   const u = new URL(ADMIN_URL);

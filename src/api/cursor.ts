@@ -14,6 +14,8 @@ export interface CursorKey {
   s?: string;
   /** Reference time of hot scores and windows. */
   r?: number;
+  /** hot: the stored snapshot (hot_ranking generation) the first page was read from. */
+  g?: number;
 }
 
 interface CursorPayload extends CursorKey {
@@ -74,10 +76,14 @@ export function decodeCursor(
   if (needsScore && (typeof p.s !== 'string' || !SCORE.test(p.s) || !Number.isSafeInteger(p.r))) {
     throw invalid('not a cursor returned by this endpoint');
   }
+  if (p.g !== undefined && (!needsScore || !Number.isSafeInteger(p.g) || (p.g as number) < 1)) {
+    throw invalid('not a cursor returned by this endpoint');
+  }
   const key: CursorKey = { c: p.c as number, i: p.i };
   if (needsScore) {
     key.s = p.s as string;
     key.r = p.r as number;
+    if (p.g !== undefined) key.g = p.g;
   }
   return key;
 }

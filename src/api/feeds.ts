@@ -4,8 +4,10 @@
  * /communities/:address/feed and /authors/:pubkey/posts.
  */
 import type { Queryable } from '../db/client.js';
+import { hotGeneration, latestHotGeneration } from '../store/ranking.js';
 import { feedPage, type AiFilter, type FeedSort } from '../store/queries/feed.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { rankedFeedPage } from '../store/queries/ranked-feed.js';
+import { decodeCursor, encodeCursor, type CursorKey } from './cursor.js';
 import { DEFAULT_LIMIT } from './schemas.js';
 import { toPost, type Post } from './shape.js';
 
@@ -56,13 +58,38 @@ export function resolveFeedParams(params: FeedParams): FeedParams & { sort: Feed
 }
 
 /**
- * How long a cached page may be served: a first page sorted by score is ranked against the clock
- * (the window's start and the hot decay move with `now`), so it changes with time as well as with
- * writes; later pages carry their reference time in the cursor. Undefined: the cache's own limit.
+ * How long a cached page may be served. Pages read from the stored rankings change only with
+ * committed writes (and a hot snapshot's refresh is one), which invalidate the cache; a first top
+ * page over a window is ranked against the clock (the window's start moves with `now`), and author
+ * pages are scored live at `now`, so those live at most 10 s. Later pages carry their reference time
+ * (and snapshot) in the cursor. Undefined: the cache's own limit.
  */
 export const SCORED_FIRST_PAGE_MAX_AGE_MS = 10_000;
-export function feedMaxAgeMs(params: Pick<FeedParams, 'sort' | 'cursor'>): number | undefined {
-  return (params.sort ?? 'new') !== 'new' && params.cursor === undefined ? SCORED_FIRST_PAGE_MAX_AGE_MS : undefined;
+export function feedMaxAgeMs(params: Pick<FeedParams, 'sort' | 'cursor' | 'window' | 'author'>): number | undefined {
+  const sort = params.sort ?? 'new';
+  if (sort === 'new' || params.cursor !== undefined) return undefined;
+  if (params.author !== undefined) return SCORED_FIRST_PAGE_MAX_AGE_MS;
+  if (sort === 'top' && params.window !== undefined && params.window !== 'all') return SCORED_FIRST_PAGE_MAX_AGE_MS;
+  return undefined;
+}
+
+/**
+ * Where a score-sorted page is read from: the stored rankings, except author pages (few posts,
+ * scored live) and hot pages without a snapshot (none built yet, or the cursor's was dropped), which
+ * score live at the reference time, as before the rankings.
+ */
+async function rankedSource(
+  db: Queryable,
+  sort: 'top' | 'hot',
+  after: CursorKey | undefined,
+  author: string | undefined,
+  now: number,
+): Promise<{ ranked: boolean; ref: number; generation?: number }> {
+  const ref = after?.r ?? now;
+  if (author !== undefined) return { ranked: false, ref };
+  if (sort === 'top') return { ranked: true, ref };
+  const snapshot = after === undefined ? await latestHotGeneration(db) : after.g === undefined ? null : await hotGeneration(db, after.g);
+  return snapshot ? { ranked: true, ref: snapshot.ref, generation: snapshot.generation } : { ranked: false, ref };
 }
 
 export async function loadFeed(db: Queryable, params: FeedParams, now = Math.floor(Date.now() / 1000)): Promise<FeedResult> {
@@ -81,25 +108,29 @@ export async function loadFeed(db: Queryable, params: FeedParams, now = Math.flo
   };
   const scored = sort !== 'new';
   const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, filters, { score: scored });
-  // Score sorts rank every page at the first page's reference time, so pages fit together.
-  const ref = after?.r ?? now;
+  // Score sorts rank every page at the first page's reference time (hot: its snapshot's), so
+  // pages fit together.
+  const source = sort === 'new' ? { ranked: false, ref: now } : await rankedSource(db, sort, after, params.author, now);
+  const { ref, generation } = source;
   const seconds = window === undefined ? null : WINDOW_SECONDS[window];
-  const rows = await feedPage(db, {
+  const query = {
     subclaw: params.subclaw,
     community: params.community,
-    author: params.author,
     ai: params.ai,
     since: params.since,
     until: params.until,
     approvedOnly: params.approved === 'only',
     withApproved: params.approved !== undefined,
-    sort,
     windowStart: seconds === null ? undefined : ref - seconds,
     ref,
     now,
     after: after ? { createdAt: after.c, id: after.i, ...(after.s !== undefined ? { score: after.s } : {}) } : undefined,
     limit: limit + 1,
-  });
+  };
+  const rows =
+    source.ranked && sort !== 'new'
+      ? await rankedFeedPage(db, { ...query, sort, ...(generation !== undefined ? { generation } : {}) })
+      : await feedPage(db, { ...query, author: params.author, sort });
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   const next_cursor =
@@ -109,6 +140,7 @@ export async function loadFeed(db: Queryable, params: FeedParams, now = Math.flo
             c: Number(last.created_at),
             i: last.event_id,
             ...(scored ? { s: String(last.sort_score), r: ref } : {}),
+            ...(generation !== undefined ? { g: generation } : {}),
           },
           filters,
         )

@@ -14,6 +14,7 @@ import { MetricsRegistry } from '../metrics/registry.js';
 import { IngestLogReporter } from '../observe/ingest-log.js';
 import { RateHistory } from '../observe/rate-history.js';
 import { openRuntime } from '../runtime.js';
+import { startHotRefreshSchedule } from '../store/hot-refresh-schedule.js';
 
 export interface ServiceParts {
   /** 'api': every route; 'health': only /health, /ready, /health/ingest, /metrics. */
@@ -61,6 +62,8 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
   ingestLog?.start();
   const rates = ingest ? new RateHistory(ingest) : undefined;
   rates?.start();
+  // The hot ranking's snapshot, refreshed by whichever process gets there first.
+  const hotRefresh = startHotRefreshSchedule(runtime.database.db, runtime.log);
   const metrics = new MetricsRegistry();
   // Only processes serving reads cache them; the cache hears every write, this process's included.
   const responses: LiveResponseCache | undefined =
@@ -100,6 +103,7 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
   }
   // Idle connections close now; requests in flight get the grace period, then their sockets close.
   await http.close(config.shutdownGraceSeconds * 1000);
+  await hotRefresh.stop();
   await responses?.close();
   await runtime.close();
   runtime.log.info('stopped');

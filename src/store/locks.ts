@@ -12,6 +12,8 @@ import { query, type Queryable } from '../db/client.js';
 export const WRITER_LOCK_KEY = 7_236_002;
 export const RELAY_LOCK_NAMESPACE = 7_236_003;
 export const DAEMON_PRESENCE_NAMESPACE = 7_236_004;
+/** Held (transaction-scoped, tried without waiting) by the process building a hot snapshot. */
+export const HOT_REFRESH_LOCK_KEY = 7_236_005;
 
 /**
  * The lock key of a relay URL: the first 31 bits of its SHA-256, stable across processes and

@@ -18,6 +18,7 @@ import {
   type Into,
 } from './derived.js';
 import { announceChange } from './changes.js';
+import { recomputeRanking } from './ranking.js';
 import { WRITER_LOCK_KEY } from './locks.js';
 
 
@@ -25,7 +26,7 @@ import { WRITER_LOCK_KEY } from './locks.js';
 export type DriftReport = Record<string, number>;
 
 /** Derived tables in dependency order: each one's definition reads only those before it. */
-const STAGES = ['tombstones', 'deleted_at', 'per_event', 'reactions', 'event_stats', 'profiles', 'communities'] as const;
+const STAGES = ['tombstones', 'deleted_at', 'per_event', 'reactions', 'event_stats', 'post_ranking', 'profiles', 'communities'] as const;
 
 export async function rebuildDerived(db: AppDatabase, options: NormalizeOptions): Promise<DriftReport> {
   const drift: DriftReport = {};
@@ -60,6 +61,14 @@ export async function rebuildDerived(db: AppDatabase, options: NormalizeOptions)
           const scratch = await scratchTables(tx, ['event_stats']);
           await recomputeStats(tx, scratch.event_stats);
           drift.event_stats = await swapIn(tx, 'event_stats', scratch.event_stats!);
+          break;
+        }
+        case 'post_ranking': {
+          // After event_stats: the top score is read from it. (`stats rebuild` then writes a new hot
+          // snapshot from the corrected ranking.)
+          const scratch = await scratchTables(tx, ['post_ranking']);
+          await recomputeRanking(tx, scratch.post_ranking!);
+          drift.post_ranking = await swapIn(tx, 'post_ranking', scratch.post_ranking!);
           break;
         }
         case 'profiles': {

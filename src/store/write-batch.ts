@@ -32,6 +32,7 @@ import {
 import { announceChange } from './changes.js';
 import { WRITER_LOCK_KEY } from './locks.js';
 import { approvalRecords, eventRecord, tombstoneRecords, unstorableReason, zapRecord } from './rows.js';
+import { syncRanking } from './ranking.js';
 import { StatDeltas } from './stat-deltas.js';
 
 /** The zap columns event_stats depends on, as read back from Postgres. */
@@ -218,7 +219,7 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
     }
 
     // 7. Derived rows: recompute the touched reaction pairs, profiles and communities; add the
-    //    batch's contributions to event_stats (stat-deltas.ts).
+    //    batch's contributions to event_stats (stat-deltas.ts), then re-rank the touched posts.
     const deltas = new StatDeltas();
     const reactionPairs = new Map<string, ReactionPair>();
     const profilePubkeys = new Set<string>();
@@ -243,7 +244,14 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
     for (const z of removedZaps) if (z.target_event) deltas.zap(z.target_event, Number(z.validity), amountOf(z), -1);
     for (const v of await recomputeReactions(tx, [...reactionPairs.values()])) deltas.vote(v.target, Number(v.vote), v.sign);
 
-    await applyStatDeltas(tx, deltas.records());
+    const statChanges = deltas.records();
+    await applyStatDeltas(tx, statChanges);
+    // The feed ranking of every post whose membership or stats this batch changed (ranking.ts).
+    await syncRanking(tx, [
+      ...insertedEvents.filter((n) => n.is_top_level).map((n) => n.event.id),
+      ...deletedIds,
+      ...statChanges.map((d) => d.event_id),
+    ]);
     await recomputeProfiles(tx, [...profilePubkeys]);
     await recomputeCommunities(tx, [...communityAddresses]);
 

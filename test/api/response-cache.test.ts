@@ -249,10 +249,14 @@ describe('response cache', () => {
 });
 
 describe('response cache helpers', () => {
-  it('gives first pages sorted by score a short lifetime, and no other page', () => {
-    expect(feedMaxAgeMs({ sort: 'top' })).toBe(SCORED_FIRST_PAGE_MAX_AGE_MS);
-    expect(feedMaxAgeMs({ sort: 'hot' })).toBe(SCORED_FIRST_PAGE_MAX_AGE_MS);
-    expect(feedMaxAgeMs({ sort: 'hot', cursor: 'abc' })).toBeUndefined();
+  it('gives a short lifetime only to first pages ranked against the clock', () => {
+    // A top window's start moves with the clock; author pages are scored live.
+    expect(feedMaxAgeMs({ sort: 'top', window: 'day' })).toBe(SCORED_FIRST_PAGE_MAX_AGE_MS);
+    expect(feedMaxAgeMs({ sort: 'hot', author: 'a'.repeat(64) })).toBe(SCORED_FIRST_PAGE_MAX_AGE_MS);
+    // Stored rankings change only with committed writes (a hot refresh is one), which invalidate.
+    expect(feedMaxAgeMs({ sort: 'top', window: 'all' })).toBeUndefined();
+    expect(feedMaxAgeMs({ sort: 'hot', window: 'week' })).toBeUndefined();
+    expect(feedMaxAgeMs({ sort: 'top', window: 'day', cursor: 'abc' })).toBeUndefined();
     expect(feedMaxAgeMs({ sort: 'new' })).toBeUndefined();
     expect(feedMaxAgeMs({})).toBeUndefined();
   });

@@ -46,6 +46,7 @@ const DUMP: Record<string, { columns: string; order: string }> = {
   community_moderators: { columns: '*', order: 'address, pubkey' },
   community_approvals: { columns: '*', order: 'approval_id, community' },
   tombstones: { columns: '*', order: 'deletion_id, target' },
+  post_ranking: { columns: '*', order: 'event_id' },
 };
 
 export async function canonicalDump(db: AppDatabase): Promise<Record<string, string>> {

@@ -1,3 +1,4 @@
 export * from './nostr.js';
 export * from './ingest.js';
 export * from './control.js';
+export * from './ranking.js';
