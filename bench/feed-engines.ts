@@ -25,7 +25,7 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase, query, type Database } from '../src/db/client.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { importFile } from '../src/ingest/import-file.js';
-import { IngestPipeline } from '../src/ingest/pipeline.js';
+import { IngestPipeline } from '../src/ingest/pipeline/pipeline.js';
 import { VerifyPool } from '../src/nostr/verify-pool.js';
 import { normalizeOptionsFor } from '../src/runtime.js';
 

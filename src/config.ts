@@ -3,6 +3,7 @@
  * README.md; a bad value stops the process with a message naming the variable.
  */
 import { z } from 'zod';
+import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './nostr/relay-limits.js';
 import { VERIFY_BACKEND_CHOICES, type VerifyBackendChoice } from './nostr/verify.js';
 
 const commaList = z
@@ -55,6 +56,12 @@ const envSchema = z.object({
   INGEST_OWNERSHIP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   READY_MAX_LAG_SECONDS: z.coerce.number().int().min(1).default(300),
   MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  // The NIP-01 relay endpoint (nostr/relay-limits.ts).
+  RELAY_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_RELAY_LIMITS.maxSubscriptions),
+  RELAY_MAX_FILTERS: z.coerce.number().int().min(1).max(100).default(DEFAULT_RELAY_LIMITS.maxFilters),
+  RELAY_MAX_LIMIT: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_RELAY_LIMITS.maxLimit),
+  RELAY_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(DEFAULT_RELAY_LIMITS.maxMessageBytes),
+  RELAY_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).default(DEFAULT_RELAY_LIMITS.maxConnectionsPerAddress),
 });
 
 export type Config = {
@@ -110,6 +117,8 @@ export type Config = {
   readyMaxLagSeconds: number;
   /** PGlite daemon: how often ANALYZE/VACUUM need is checked (0: never). */
   maintenanceIntervalSeconds: number;
+  /** Limits of the NIP-01 relay endpoint (RELAY_* variables). */
+  relayLimits: RelayLimits;
 };
 
 export class ConfigError extends Error {
@@ -160,5 +169,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ingestOwnershipIntervalSeconds: e.INGEST_OWNERSHIP_INTERVAL_SECONDS,
     readyMaxLagSeconds: e.READY_MAX_LAG_SECONDS,
     maintenanceIntervalSeconds: e.MAINTENANCE_INTERVAL_SECONDS,
+    relayLimits: {
+      ...DEFAULT_RELAY_LIMITS,
+      maxSubscriptions: e.RELAY_MAX_SUBSCRIPTIONS,
+      maxFilters: e.RELAY_MAX_FILTERS,
+      maxLimit: e.RELAY_MAX_LIMIT,
+      maxMessageBytes: e.RELAY_MAX_MESSAGE_BYTES,
+      maxConnectionsPerAddress: e.RELAY_MAX_CONNECTIONS_PER_ADDRESS,
+    },
   };
 }

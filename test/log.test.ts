@@ -32,7 +32,7 @@ describe('log format', () => {
   it('stderr a terminal: colourised pretty lines; LOG_FORMAT=json keeps JSON there', async () => {
     const command = `${JSON.stringify(process.execPath)} --import tsx --input-type=module -e ${JSON.stringify(program)}`;
     const tty = await run('script', ['-qfec', command, '/dev/null'], { cwd: root, env: { ...process.env, LOG_FORMAT: 'auto' } });
-    expect(tty.stdout).toMatch(/\x1b\[[0-9;]*m/); // ANSI colour
+    expect(tty.stdout).toContain('\u001b['); // ANSI colour (escape sequence)
     expect(tty.stdout).toMatch(/WARN.*relay failed to connect/);
     const json = await run('script', ['-qfec', command, '/dev/null'], { cwd: root, env: { ...process.env, LOG_FORMAT: 'json' } });
     expect(JSON.parse(json.stdout.trim())).toMatchObject({ msg: 'relay failed to connect' });

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadRelaySet } from '../src/ingest/relay-set.js';
+import { loadRelaySet } from '../src/ingest/fleet/relay-set.js';
 
 const root = resolve(import.meta.dirname, '..');
 /** Shut down or unmaintained (docs/relays.md, "Removed"). */

@@ -16,6 +16,7 @@ import { metricsHandler, registerDatabaseMetrics } from './middleware/metrics-en
 import { requestLog } from './middleware/request-log.js';
 import type { ApiApp, AppDependencies, RouteGroup } from './deps.js';
 import { noQueryParameters, strictRouter } from './strict-query.js';
+import { nip11Document } from './relay/nip11.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerStatusRoutes } from './status/routes.js';
 
@@ -43,6 +44,9 @@ export function createApp(deps: AppDependencies, groups: RouteGroup[] = []): Api
   app.get('/metrics', noQueryParameters(), metricsHandler(metrics));
   app.get('/docs', noQueryParameters(), docsHandler);
   app.get('/docs/assets/:name', noQueryParameters(), docsAssetHandler);
+  // `/` is shared: NIP-11 here for Accept: application/nostr+json, the WebSocket upgrade in
+  // relay/server.ts, the status page (status/routes.ts) for browsers after it.
+  app.use('/', nip11Document(deps.config.relayLimits));
 
   registerHealthRoutes(app, deps);
   registerStatusRoutes(app, deps);

@@ -98,9 +98,13 @@ function stateFor(deps: AppDependencies): AuthState {
  */
 export function clientAddress(c: Context, trustedHops: number): string {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  const peer = env?.incoming?.socket?.remoteAddress ?? 'unknown';
+  return addressBehindProxies(env?.incoming?.socket?.remoteAddress ?? 'unknown', c.req.header('x-forwarded-for'), trustedHops);
+}
+
+/** The rule above, for a peer address and an X-Forwarded-For value (also used by the relay endpoint). */
+export function addressBehindProxies(peer: string, forwardedFor: string | undefined, trustedHops: number): string {
   if (trustedHops <= 0) return peer;
-  const hops = (c.req.header('x-forwarded-for') ?? '')
+  const hops = (forwardedFor ?? '')
     .split(',')
     .map((hop) => hop.trim())
     .filter(Boolean);

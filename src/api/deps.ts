@@ -11,6 +11,7 @@ import type { RatePoint } from '../observe/rate-history.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
+import type { LiveEvents } from './relay/live-events.js';
 import type { ResponseCache } from './response-cache.js';
 
 export type ApiApp = OpenAPIHono<Env>;
@@ -34,6 +35,8 @@ export interface AppDependencies {
   maintenance?: { report(): MaintenanceReport };
   /** Ingest rate over the last minutes (observe/rate-history.ts), for the status page. */
   rates?: { points(): RatePoint[] };
+  /** Committed events as they happen (relay/live-events.ts): the feed's server-sent events. */
+  liveEvents?: LiveEvents;
 }
 
 /** A route group: registers its routes on the /v1 router. */

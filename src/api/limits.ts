@@ -63,7 +63,7 @@ export function findNul(value: unknown, prefix: string): string | null {
       for (let i = item.length - 1; i >= 0; i--) stack.push([item[i], `${path}.${i}`]);
     } else if (item !== null && typeof item === 'object') {
       for (const [key, child] of Object.entries(item)) {
-        if (key.includes('\u0000')) return `${path}.${key.replace(/\u0000/g, '\\u0000')}`;
+        if (key.includes('\u0000')) return `${path}.${key.replaceAll('\u0000', '\\u0000')}`;
         stack.push([child, `${path}.${key}`]);
       }
     }

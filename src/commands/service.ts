@@ -6,6 +6,8 @@ import { createApp } from '../api/app.js';
 import { errorBody } from '../api/errors.js';
 import { createHttpServer } from '../api/http-server.js';
 import { openResponseCache, type LiveResponseCache } from '../api/live-response-cache.js';
+import { LiveEvents } from '../api/relay/live-events.js';
+import { attachRelayEndpoint, type RelayEndpoint } from '../api/relay/server.js';
 import { ROUTE_GROUPS } from '../api/routes/index.js';
 import type { Config } from '../config.js';
 import { startIngest, type IngestService } from '../ingest/service.js';
@@ -68,6 +70,8 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
   // Only processes serving reads cache them; the cache hears every write, this process's included.
   const responses: LiveResponseCache | undefined =
     parts.http === 'api' ? await openResponseCache({ config, database: runtime.database, log: runtime.log, metrics }) : undefined;
+  // The relay endpoint and the feed's event stream follow commits from any process on the database.
+  const liveEvents = parts.http === 'api' ? await LiveEvents.open(runtime.database, runtime.log) : undefined;
   const app = createApp(
     {
       config,
@@ -78,10 +82,21 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
       ...(responses ? { responseCache: responses.cache } : {}),
       ...(maintenance ? { maintenance } : {}),
       ...(rates ? { rates } : {}),
+      ...(liveEvents ? { liveEvents } : {}),
     },
     parts.http === 'api' ? ROUTE_GROUPS : [],
   );
   fetch = app.fetch;
+  const relay: RelayEndpoint | undefined = liveEvents
+    ? attachRelayEndpoint(http.server, {
+        database: runtime.database,
+        live: liveEvents,
+        limits: config.relayLimits,
+        metrics,
+        log: runtime.log,
+        trustProxy: config.trustProxy,
+      })
+    : undefined;
   runtime.log.info({ host: config.host, port: bound.port, api: parts.http === 'api', ingest: parts.ingest }, 'listening');
 
   const signal = await new Promise<string>((resolve) => {
@@ -101,9 +116,11 @@ export async function runService(config: Config, parts: ServiceParts): Promise<n
   } catch (error) {
     runtime.log.error({ err: error }, 'ingest did not stop cleanly');
   }
+  await relay?.close();
   // Idle connections close now; requests in flight get the grace period, then their sockets close.
   await http.close(config.shutdownGraceSeconds * 1000);
   await hotRefresh.stop();
+  await liveEvents?.close();
   await responses?.close();
   await runtime.close();
   runtime.log.info('stopped');

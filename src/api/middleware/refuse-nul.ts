@@ -16,7 +16,7 @@ export function refuseNul(): MiddlewareHandler {
       const parsed = new URL(url);
       if (/%00/i.test(parsed.pathname) || parsed.pathname.includes('\u0000')) return c.json(refusal('path'), 400);
       for (const [key, value] of parsed.searchParams) {
-        if (key.includes('\u0000') || value.includes('\u0000')) return c.json(refusal(`query.${key.replace(/\u0000/g, '\\u0000')}`), 400);
+        if (key.includes('\u0000') || value.includes('\u0000')) return c.json(refusal(`query.${key.replaceAll('\u0000', '\\u0000')}`), 400);
       }
     }
     return next();

@@ -7,7 +7,8 @@ import { communityRoutes } from './communities.js';
 import { controlRoutes } from './control/index.js';
 import { eventRoutes } from './events.js';
 import { feedRoutes } from './feed.js';
+import { feedStreamRoutes } from './feed-stream.js';
 import { profileRoutes } from './profiles.js';
 import { subclawRoutes } from './subclaws.js';
 
-export const ROUTE_GROUPS: RouteGroup[] = [feedRoutes, eventRoutes, profileRoutes, communityRoutes, subclawRoutes, controlRoutes, backfillRoutes];
+export const ROUTE_GROUPS: RouteGroup[] = [feedStreamRoutes, feedRoutes, eventRoutes, profileRoutes, communityRoutes, subclawRoutes, controlRoutes, backfillRoutes];

@@ -75,6 +75,8 @@ export const nostrEvents = pgTable(
     index('nostr_events_root_idx').on(t.rootId).where(sql`${t.rootId} IS NOT NULL`),
     // Reaction totals are recomputed per target; one latest reaction per reactor.
     index('nostr_events_target_idx').on(t.target, t.pubkey).where(sql`${t.target} IS NOT NULL`),
+    // NIP-50 search of the relay endpoint (store/queries/relay-filter.ts uses the same expression).
+    index('nostr_events_content_search_idx').using('gin', sql`to_tsvector('simple'::regconfig, ${t.content})`),
     // Expiry purge.
     index('nostr_events_expires_idx').on(t.expiresAt).where(sql`${t.expiresAt} IS NOT NULL`),
   ],

@@ -8,7 +8,7 @@
 import type { Filter } from 'nostr-tools/filter';
 import type { Queryable } from '../../db/client.js';
 import { localEventKeys } from '../../store/local-events.js';
-import type { RelayConnection } from '../relay-connection.js';
+import type { RelayConnection } from '../relay/connection.js';
 import { diffKeys, type EventKey, type ScopeAudit } from './diff.js';
 import { fetchKeysByIds, pageRelayKeys, reconcileRelayKeys } from './relay-keys.js';
 

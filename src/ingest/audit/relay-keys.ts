@@ -11,7 +11,7 @@
 import { nip77 } from 'nostr-tools';
 import type { Filter } from 'nostr-tools/filter';
 import { getEventHash } from 'nostr-tools/pure';
-import type { RelayConnection } from '../relay-connection.js';
+import type { RelayConnection } from '../relay/connection.js';
 import type { EventKey } from './diff.js';
 
 export interface PagedKeys {

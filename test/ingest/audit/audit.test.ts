@@ -9,7 +9,7 @@ import { sql } from 'drizzle-orm';
 import { query } from '../../../src/db/client.js';
 import { auditScope, type AuditOptions } from '../../../src/ingest/audit/audit.js';
 import { auditExitCode } from '../../../src/ingest/audit/diff.js';
-import { RelayConnection } from '../../../src/ingest/relay-connection.js';
+import { RelayConnection } from '../../../src/ingest/relay/connection.js';
 import { createLogger } from '../../../src/log.js';
 import type { NostrEvent } from '../../../src/nostr/types.js';
 import { VerifyPool } from '../../../src/nostr/verify-pool.js';
