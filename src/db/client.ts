@@ -16,6 +16,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { listenPglite, listenPostgres, type Channel, type ChannelHandlers, type PostgresChannelOptions } from './listen.js';
+import { initFromTemplate } from './pglite-template.js';
 import { guardPostgresJs } from './postgres-js-guard.js';
 import * as schema from './schema/index.js';
 
@@ -104,7 +105,7 @@ export const PGLITE_SETTINGS: Readonly<Record<string, string>> = {
 };
 
 /**
- * A new data directory is initialised by a short-lived child process: initdb's WebAssembly instance
+ * Without a shipped template for this PGlite (pglite-template.ts), a new data directory is initialised by a short-lived child process: initdb's WebAssembly instance
  * never gives its memory back, so done here it would stay in this process's RSS (a fresh 300k-event
  * import peaked at 880 MB, of which ~590 MB was initdb; bench/RESULTS.md, "Maintenance").
  */
@@ -117,7 +118,7 @@ async function initPgliteDir(dataDir: string): Promise<void> {
 async function openPglite(dataDir: string | undefined, settings: Record<string, string>): Promise<Database> {
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true });
-    if (!existsSync(join(dataDir, 'PG_VERSION'))) await initPgliteDir(dataDir);
+    if (!existsSync(join(dataDir, 'PG_VERSION')) && !initFromTemplate(dataDir)) await initPgliteDir(dataDir);
   }
   const startParams = [...PGLITE_START_PARAMS, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
   const client = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector }, startParams });
