@@ -464,7 +464,8 @@ async function measure(spec: RunSpec): Promise<RunResult> {
       let progress = stats.eventsSent;
       if (spec.healthPort !== undefined) {
         const report = (await fetch(`http://127.0.0.1:${spec.healthPort}/health/ingest`, { signal: AbortSignal.timeout(5000) })
-          .then((r) => r.json())
+          // 503 'starting' while the port is bound before ingest runs (commands/service.ts): not yet.
+          .then((r) => (r.ok ? r.json() : null))
           .catch(() => null)) as { outcomes: OutcomeCounts; frameRejects: Record<string, number> } | null;
         if (report) {
           const done = settled(report.outcomes);

@@ -5,14 +5,13 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { ZodError } from 'zod';
+import type { z, ZodError } from 'zod';
 import type { Logger } from '../log.js';
 import { summarizeError } from './error-summary.js';
+import type { ErrorSchema } from './schemas.js';
 import { routeLabel } from './middleware/route-label.js';
 
-export interface ErrorBody {
-  error: { code: string; message: string; details: unknown };
-}
+export type ErrorBody = z.infer<typeof ErrorSchema>;
 
 export class ApiError extends Error {
   constructor(

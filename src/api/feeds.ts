@@ -8,8 +8,9 @@ import { hotGeneration, latestHotGeneration } from '../store/ranking.js';
 import { feedPage, type AiFilter, type FeedSort } from '../store/queries/feed.js';
 import { rankedFeedPage } from '../store/queries/ranked-feed.js';
 import { decodeCursor, encodeCursor, type CursorKey } from './cursor.js';
-import { DEFAULT_LIMIT } from './schemas.js';
-import { toPost, type Post } from './shape.js';
+import type { z } from '@hono/zod-openapi';
+import { DEFAULT_LIMIT, type PageSchema } from './schemas.js';
+import { toPost } from './shape.js';
 
 export type FeedWindow = 'hour' | 'day' | 'week' | 'month' | 'year' | 'all';
 
@@ -38,10 +39,7 @@ export interface FeedParams {
   cursor?: string | undefined;
 }
 
-export interface FeedResult {
-  items: Post[];
-  next_cursor: string | null;
-}
+export type FeedResult = z.infer<typeof PageSchema>;
 
 /**
  * The parameters with their defaults applied, so requests meaning the same page are equal (they
@@ -137,7 +135,7 @@ export async function loadFeed(db: Queryable, params: FeedParams, now = Math.flo
     rows.length > limit && last
       ? encodeCursor(
           {
-            c: Number(last.created_at),
+            c: last.created_at,
             i: last.event_id,
             ...(scored ? { s: String(last.sort_score), r: ref } : {}),
             ...(generation !== undefined ? { g: generation } : {}),

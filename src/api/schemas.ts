@@ -126,6 +126,59 @@ export const PostSchema = z
   })
   .openapi('Post');
 
+export const ProfileSchema = z
+  .object({
+    pubkey: z.string(),
+    npub: z.string(),
+    name: z.string().nullable(),
+    display_name: z.string().nullable(),
+    picture: z.string().nullable(),
+    about: z.string().nullable(),
+    nip05: z.string().nullable(),
+    lud16: z.string().nullable(),
+    lud06: z.string().nullable(),
+    banner: z.string().nullable(),
+    website: z.string().nullable(),
+    bot: z.boolean().nullable(),
+    content_valid: z.boolean().openapi({ description: 'false when the kind-0 content was not a JSON object' }),
+    event_id: z.string(),
+    updated_at: z.number().int().openapi({ description: "the winning kind-0's created_at" }),
+  })
+  .openapi('Profile');
+
+export const CommunitySchema = z
+  .object({
+    address: z.string(),
+    owner: z.string(),
+    d: z.string(),
+    name: z.string().nullable(),
+    description: z.string().nullable(),
+    image: z.string().nullable(),
+    relays: z.array(z.string()),
+    moderators: z.array(z.string()).openapi({ description: 'moderators of the latest definition (the owner is implied)' }),
+    event_id: z.string(),
+    created_at: z.number().int(),
+    post_count: z.number().int().openapi({ description: 'live top-level posts, approved or not' }),
+    last_post_at: z.number().int().nullable(),
+  })
+  .openapi('Community');
+
+export const ZapSchema = z
+  .object({
+    receipt_id: z.string(),
+    receipt_pubkey: z.string(),
+    sender: z.string().nullable(),
+    sender_verified: z.boolean(),
+    recipient: z.string().nullable(),
+    amount_msat: z.string().nullable(),
+    amount_sats: z.number().int().nullable(),
+    amount_from_request: z.boolean(),
+    validity: z.number().int().openapi({ description: '0–3; totals count ≥ 2' }),
+    comment: z.string().nullable(),
+    created_at: z.number().int(),
+  })
+  .openapi('Zap');
+
 export const PageSchema = z
   .object({ items: z.array(PostSchema), next_cursor: z.string().nullable() })
   .openapi('PostPage');

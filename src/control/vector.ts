@@ -79,14 +79,14 @@ export async function vectorSupport(database: Database, dimension: number): Prom
   if (cached && cached.dimension === dimension) return cached;
   checkDimension(dimension);
   const names = EMBEDDING_TABLES.map((t) => indexName(t, dimension));
-  const rows = await query<{ n: number | string }>(
+  const rows = await query<{ n: number }>(
     database.db,
     sql`SELECT count(*) AS n FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN (${sql.join(
       names.map((n) => sql`${n}`),
       sql`, `,
     )})`,
   );
-  const support: VectorSupport = { mode: Number(rows[0]?.n ?? 0) === names.length ? 'pgvector' : 'exact', dimension };
+  const support: VectorSupport = { mode: (rows[0]?.n ?? 0) === names.length ? 'pgvector' : 'exact', dimension };
   known.set(database, support);
   return support;
 }

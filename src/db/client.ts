@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -86,6 +86,34 @@ export interface OpenOptions {
   pgliteSettings?: Record<string, string>;
 }
 
+/**
+ * How int8 and numeric values arrive, registered here once for both drivers, so that raw SQL
+ * (`query()`) sees the same JavaScript types on PGlite and on a Postgres server (by default
+ * postgres.js gives int8 as a string and PGlite as a number or, beyond 2^53, a bigint).
+ *
+ * - int8 (bigint columns, count(*), pids, advisory lock keys) becomes a JS number. Every int8 that
+ *   is read as a number is bounded far below Number.MAX_SAFE_INTEGER (2^53 - 1): Nostr timestamps
+ *   (created_at, expires_at, deleted_at: safe integers checked at ingest, nostr/event-shape.ts and
+ *   normalize/tags.ts), coverage bounds, counts, pids, credits and counters. The two int8 columns
+ *   that are not bounded, zaps.amount_msat and event_stats.zap_msat (a receipt's amount is whatever
+ *   its bolt11 says, up to 2^63 msat, and totals add up), are read as text in SQL (`::text`, or
+ *   sum() below) or through Drizzle's bigint mode. As a guard, an int8 beyond 2^53 still arrives
+ *   exact, as its decimal string, never rounded; Drizzle's bigint mode (BigInt(value)) stays exact.
+ * - numeric (sum() of int8, ranking scores) stays the exact decimal string both drivers give
+ *   by default: no numeric value is turned into a lossy number here.
+ * - json/jsonb are parsed by both drivers already.
+ */
+export function parseInt8(text: string): number {
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : (text as unknown as number);
+}
+
+/** postgres.js: the int8 parser (its `types` option); parameters are serialised as before ('' + x). */
+const POSTGRES_TYPES = { int8: { to: 20, from: [20], parse: parseInt8, serialize: (x: unknown) => String(x) } };
+
+/** PGlite: the same parser for int8 (its `parsers` option; int8[] follows it). */
+const PGLITE_PARSERS = { [pgliteTypes.INT8]: parseInt8 };
+
 /** PGlite's own start parameters (single-user mode, no parallel workers, ...), kept when adding settings. */
 const PGLITE_START_PARAMS: readonly string[] = (PGlite as unknown as { defaultStartParams: string[] }).defaultStartParams;
 
@@ -121,7 +149,7 @@ async function openPglite(dataDir: string | undefined, settings: Record<string, 
     if (!existsSync(join(dataDir, 'PG_VERSION')) && !initFromTemplate(dataDir)) await initPgliteDir(dataDir);
   }
   const startParams = [...PGLITE_START_PARAMS, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
-  const client = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector }, startParams });
+  const client = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector }, startParams, parsers: PGLITE_PARSERS });
   const db = drizzlePglite(client, { schema }) as unknown as AppDatabase;
   return {
     driver: 'pglite',
@@ -156,7 +184,7 @@ export function isConnectionLost(error: unknown): boolean {
  */
 function replaceablePool(url: string, max: number): { db: AppDatabase; reads: AppDatabase; replace(): void; end(): Promise<void> } {
   // JIT compilation costs 50-90 ms on short feed queries (measured in bench/read-api.ts): off.
-  const makeClient = () => postgres(url, { max, onnotice: () => {}, connection: { jit: 'off' } });
+  const makeClient = () => postgres(url, { max, onnotice: () => {}, types: POSTGRES_TYPES, connection: { jit: 'off' } });
   let current = makeClient();
   const delegate = new Proxy(function delegatedClient() {} as unknown as postgres.Sql, {
     get(_target, property) {
@@ -244,6 +272,7 @@ function dedicatedSession(url: string): DedicatedSession {
     idle_timeout: 0,
     max_lifetime: null,
     onnotice: () => {},
+    types: POSTGRES_TYPES,
     onclose: () => onLost(),
     connection: { application_name: 'nostr-cache relay ownership' },
   });

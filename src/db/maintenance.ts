@@ -66,7 +66,7 @@ export async function tableActivity(database: Database): Promise<TableActivity[]
   // Counters of this backend are flushed to the shared statistics at idle; ask for it now (PGlite's
   // one backend may not have been idle long enough). The flush happens after this statement.
   await database.db.execute(sql`SELECT pg_stat_force_next_flush()`);
-  const rows = await query<{ table: string; estimated: number; live: string; dead: string; modified: string; inserted: string }>(
+  const rows = await query<{ table: string; estimated: number; live: number; dead: number; modified: number; inserted: number }>(
     database.db,
     sql`SELECT s.relname AS table, c.reltuples AS estimated, s.n_live_tup AS live, s.n_dead_tup AS dead,
                s.n_mod_since_analyze AS modified, s.n_ins_since_vacuum AS inserted
@@ -75,11 +75,11 @@ export async function tableActivity(database: Database): Promise<TableActivity[]
   );
   return rows.map((r) => ({
     table: r.table,
-    estimatedRows: Number(r.estimated),
-    liveRows: Number(r.live),
-    deadRows: Number(r.dead),
-    modifiedSinceAnalyze: Number(r.modified),
-    insertedSinceVacuum: Number(r.inserted),
+    estimatedRows: r.estimated,
+    liveRows: r.live,
+    deadRows: r.dead,
+    modifiedSinceAnalyze: r.modified,
+    insertedSinceVacuum: r.inserted,
   }));
 }
 

@@ -40,8 +40,8 @@ export async function appliedMigrationCount(database: Database): Promise<number>
     sql`SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AS present`,
   );
   if (!exists[0]?.present) return 0;
-  const rows = await query<{ n: number | string }>(database.db, sql`SELECT count(*) AS n FROM drizzle.__drizzle_migrations`);
-  return Number(rows[0]?.n ?? 0);
+  const rows = await query<{ n: number }>(database.db, sql`SELECT count(*) AS n FROM drizzle.__drizzle_migrations`);
+  return rows[0]?.n ?? 0;
 }
 
 /** Applies pending migrations (from `folder`, default the project's), then ANALYZE if any were; returns how many were applied by this call. */

@@ -6,6 +6,8 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { query, type Queryable } from '../db/client.js';
+import type { SqlRow } from '../db/rows.js';
+import type { nostrEvents } from '../db/schema/nostr.js';
 import { normalizeEvent } from '../nostr/normalize/index.js';
 import { parseProfile } from '../nostr/normalize/nip01-profile.js';
 import { parseCommunityDefinition } from '../nostr/normalize/nip72-community.js';
@@ -140,25 +142,16 @@ export async function recomputeStats(tx: Queryable, into: Into = live('event_sta
   await tx.execute(sql`DELETE FROM ${table} WHERE replies = 0 AND up = 0 AND down = 0 AND zap_count = 0`);
 }
 
-interface EventRow {
-  event_id: string;
-  kind: number;
-  pubkey: string;
-  created_at: number | string;
-  content: string;
-  tags_json: string[][] | string;
-  sig: string;
-  deleted_at: number | string | null;
-}
+type EventRow = Pick<SqlRow<typeof nostrEvents>, 'event_id' | 'kind' | 'pubkey' | 'created_at' | 'content' | 'tags_json' | 'sig' | 'deleted_at'>;
 
 function rowToEvent(row: EventRow): NostrEvent {
   return {
     id: row.event_id,
-    kind: Number(row.kind),
+    kind: row.kind,
     pubkey: row.pubkey,
-    created_at: Number(row.created_at),
+    created_at: row.created_at,
     content: row.content,
-    tags: typeof row.tags_json === 'string' ? (JSON.parse(row.tags_json) as string[][]) : row.tags_json,
+    tags: row.tags_json,
     sig: row.sig,
   };
 }

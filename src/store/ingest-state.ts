@@ -15,14 +15,14 @@ export interface CoverageRow extends Range {
 }
 
 export async function loadCoverage(db: Queryable, filter: { relay?: string; scope?: string } = {}): Promise<CoverageRow[]> {
-  const rows = await query<{ relay: string; scope: string; since: number | string; until: number | string }>(
+  const rows = await query<{ relay: string; scope: string; since: number; until: number }>(
     db,
     sql`SELECT relay, scope, since, until FROM coverage_ranges
         WHERE ${filter.relay === undefined ? sql`TRUE` : sql`relay = ${filter.relay}`}
           AND ${filter.scope === undefined ? sql`TRUE` : sql`scope = ${filter.scope}`}
         ORDER BY relay, scope, since`,
   );
-  return rows.map((r) => ({ relay: r.relay, scope: r.scope, since: Number(r.since), until: Number(r.until) }));
+  return rows;
 }
 
 /**
@@ -31,11 +31,11 @@ export async function loadCoverage(db: Queryable, filter: { relay?: string; scop
  */
 export async function recordCoverage(tx: Queryable, relay: string, scope: string, range: Range): Promise<Range[]> {
   if (range.until < range.since) return [];
-  const existing = await query<{ since: number | string; until: number | string }>(
+  const existing = await query<{ since: number; until: number }>(
     tx,
     sql`SELECT since, until FROM coverage_ranges WHERE relay = ${relay} AND scope = ${scope} FOR UPDATE`,
   );
-  const merged = mergeRanges([...existing.map((r) => ({ since: Number(r.since), until: Number(r.until) })), range]);
+  const merged = mergeRanges([...existing, range]);
   await tx.execute(sql`DELETE FROM coverage_ranges WHERE relay = ${relay} AND scope = ${scope}`);
   await tx.execute(sql`
     INSERT INTO coverage_ranges (relay, scope, since, until)
@@ -50,8 +50,7 @@ export interface WantedRow {
 }
 
 export async function loadWanted(db: Queryable): Promise<WantedRow[]> {
-  const rows = await query<{ relay: string; scope: string; since: number | string }>(db, sql`SELECT relay, scope, since FROM coverage_wanted`);
-  return rows.map((r) => ({ relay: r.relay, scope: r.scope, since: Number(r.since) }));
+  return query<WantedRow>(db, sql`SELECT relay, scope, since FROM coverage_wanted`);
 }
 
 /** Wants (relay, scope) covered from `since` (the earliest such wish is kept). */

@@ -43,7 +43,7 @@ export interface EndedOwner {
  * of sessions that no longer exist. Returns the owners ended.
  */
 export async function endStaleOwners(session: Queryable): Promise<EndedOwner[]> {
-  const stale = await query<{ pid: number | string; daemon_id: string; expired: number | string }>(
+  const stale = await query<{ pid: number; daemon_id: string; expired: string }>(
     session,
     sql`SELECT l.pid, l.daemon_id, extract(epoch FROM now() - l.expires_at) AS expired
         FROM daemon_leases l
@@ -54,7 +54,7 @@ export async function endStaleOwners(session: Queryable): Promise<EndedOwner[]> 
   );
   const ended: EndedOwner[] = [];
   for (const row of stale) {
-    const pid = Number(row.pid);
+    const pid = row.pid;
     const result = await query<{ ok: boolean }>(session, sql`SELECT pg_terminate_backend(${pid}) AS ok`);
     if (result[0]?.ok) ended.push({ pid, daemonId: row.daemon_id, expiredSeconds: Number(row.expired) });
   }

@@ -50,12 +50,12 @@ export async function localEventKeys(
 ): Promise<Array<{ id: string; createdAt: number }> | 'too_many'> {
   const condition = filterCondition(filter);
   if (condition === null) throw new TypeError('filter cannot be matched against stored events');
-  const rows = await query<{ event_id: string; created_at: number | string }>(
+  const rows = await query<{ id: string; createdAt: number }>(
     db,
-    sql`SELECT e.event_id, e.created_at FROM nostr_events e
+    sql`SELECT e.event_id AS id, e.created_at AS "createdAt" FROM nostr_events e
         WHERE e.created_at BETWEEN ${range.since} AND ${range.until} AND ${condition}
         LIMIT ${max + 1}`,
   );
   if (rows.length > max) return 'too_many';
-  return rows.map((r) => ({ id: r.event_id, createdAt: Number(r.created_at) }));
+  return rows;
 }

@@ -27,12 +27,12 @@ export function relayLockKey(url: string): number {
 /** Tries each key without waiting; returns the keys this session now holds (at most once each). */
 export async function tryRelayLocks(session: Queryable, keys: number[]): Promise<number[]> {
   if (keys.length === 0) return [];
-  const rows = await query<{ key: number | string; ok: boolean }>(
+  const rows = await query<{ key: number; ok: boolean }>(
     session,
     sql`SELECT k AS key, pg_try_advisory_lock(${RELAY_LOCK_NAMESPACE}, k) AS ok
         FROM (SELECT DISTINCT value::int AS k FROM json_array_elements_text(${JSON.stringify(keys)}::json)) AS keys`,
   );
-  return rows.filter((r) => r.ok).map((r) => Number(r.key));
+  return rows.filter((r) => r.ok).map((r) => r.key);
 }
 
 export async function releaseRelayLocks(session: Queryable, keys: number[]): Promise<void> {
@@ -56,22 +56,22 @@ export async function announceDaemon(session: Queryable): Promise<void> {
  * sessions' keys, and how many daemons are alive (sessions holding the presence lock).
  */
 export async function relayLockHolders(session: Queryable): Promise<{ pid: number; mine: number[]; others: number[]; daemons: number }> {
-  const [me] = await query<{ pid: number | string; daemons: number | string }>(
+  const [me] = await query<{ pid: number; daemons: number }>(
     session,
     sql`SELECT pg_backend_pid() AS pid, (SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory'
           AND database = ${THIS_DATABASE} AND classid = ${DAEMON_PRESENCE_NAMESPACE} AND objid = 0 AND objsubid = 2 AND granted) AS daemons`,
   );
-  const pid = Number(me?.pid);
-  const rows = await query<{ key: number | string; holder: number | string }>(
+  const pid = me?.pid ?? 0;
+  const rows = await query<{ key: number; holder: number }>(
     session,
     sql`SELECT objid::bigint AS key, pid AS holder FROM pg_locks
         WHERE locktype = 'advisory' AND database = ${THIS_DATABASE} AND classid = ${RELAY_LOCK_NAMESPACE} AND objsubid = 2 AND granted`,
   );
   return {
     pid,
-    mine: rows.filter((r) => Number(r.holder) === pid).map((r) => Number(r.key)),
-    others: rows.filter((r) => Number(r.holder) !== pid).map((r) => Number(r.key)),
-    daemons: Number(me?.daemons ?? 1),
+    mine: rows.filter((r) => r.holder === pid).map((r) => r.key),
+    others: rows.filter((r) => r.holder !== pid).map((r) => r.key),
+    daemons: me?.daemons ?? 1,
   };
 }
 

@@ -81,19 +81,17 @@ export interface HotGeneration {
 
 /** The newest hot snapshot, or null before the first refresh. */
 export async function latestHotGeneration(db: Queryable): Promise<HotGeneration | null> {
-  const rows = await query<{ generation: number | string; ref: number | string }>(
+  const rows = await query<HotGeneration>(
     db,
     sql`SELECT generation, ref FROM ranking_generations ORDER BY generation DESC LIMIT 1`,
   );
-  const row = rows[0];
-  return row ? { generation: Number(row.generation), ref: Number(row.ref) } : null;
+  return rows[0] ?? null;
 }
 
 /** A snapshot by number, or null once it has been dropped. */
 export async function hotGeneration(db: Queryable, generation: number): Promise<HotGeneration | null> {
-  const rows = await query<{ ref: number | string }>(db, sql`SELECT ref FROM ranking_generations WHERE generation = ${generation}`);
-  const row = rows[0];
-  return row ? { generation, ref: Number(row.ref) } : null;
+  const rows = await query<HotGeneration>(db, sql`SELECT generation, ref FROM ranking_generations WHERE generation = ${generation}`);
+  return rows[0] ?? null;
 }
 
 export interface RefreshResult {
@@ -121,7 +119,7 @@ export async function refreshHotRanking(
     const latest = await latestHotGeneration(tx);
     if (options.minAgeSeconds !== undefined && latest && now - latest.ref < options.minAgeSeconds) return null;
     const generation = (latest?.generation ?? 0) + 1;
-    const inserted = await query<{ n: number | string }>(
+    const inserted = await query<{ n: number }>(
       tx,
       sql`WITH ${goneCte(now)},
       written AS (
@@ -144,6 +142,6 @@ export async function refreshHotRanking(
     }
     // Hot pages served from memory belong to the previous snapshot.
     await announceChange(tx);
-    return { generation, ref: now, rows: Number(inserted[0]?.n ?? 0), dropped: dropped.length };
+    return { generation, ref: now, rows: inserted[0]?.n ?? 0, dropped: dropped.length };
   });
 }

@@ -128,13 +128,13 @@ async function swapIn(tx: Queryable, table: string, scratch: Into): Promise<numb
   const live = sql.identifier(table);
   const fresh = sql.identifier(scratch.table);
   const key = sql.join(primaryKeyOf(table).map((k) => sql.identifier(k)), sql`, `);
-  const rows = await query<{ n: number | string }>(
+  const rows = await query<{ n: number }>(
     tx,
     sql`SELECT count(*) AS n FROM (
           SELECT ${key} FROM (SELECT * FROM ${live} EXCEPT SELECT * FROM ${fresh}) a
           UNION SELECT ${key} FROM (SELECT * FROM ${fresh} EXCEPT SELECT * FROM ${live}) b) d`,
   );
-  const drift = Number(rows[0]?.n ?? 0);
+  const drift = rows[0]?.n ?? 0;
   if (drift > 0) {
     await tx.execute(sql`DELETE FROM ${live}`);
     await tx.execute(sql`INSERT INTO ${live} SELECT * FROM ${fresh}`);

@@ -3,30 +3,12 @@
  * (`jsonb_to_recordset`), which behaves the same on PGlite and postgres.js and keeps a 500-event batch
  * at one round trip per table.
  */
+import type { SqlRow } from '../db/rows.js';
+import type { communityApprovals, nostrEvents, tombstones, zaps } from '../db/schema/nostr.js';
 import type { NormalizedEvent, NostrEvent } from '../nostr/types.js';
 
-export interface EventRecord {
-  event_id: string;
-  kind: number;
-  pubkey: string;
-  created_at: number;
-  content: string;
-  tags_json: string[][];
-  sig: string;
-  identifier: string | null;
-  subclaw: string | null;
-  community: string | null;
-  root_id: string | null;
-  parent_id: string | null;
-  target: string | null;
-  vote: number | null;
-  is_top_level: boolean;
-  is_ai: boolean;
-  d_tag: string | null;
-  address: string | null;
-  expires_at: number | null;
-  relay: string | null;
-}
+/** A nostr_events row as written (deleted_at and seen_at are left to the database). */
+export type EventRecord = Omit<SqlRow<typeof nostrEvents>, 'deleted_at' | 'seen_at'>;
 
 export function eventRecord(n: NormalizedEvent, relay: string | null): EventRecord {
   const e = n.event;
@@ -54,25 +36,8 @@ export function eventRecord(n: NormalizedEvent, relay: string | null): EventReco
   };
 }
 
-export interface ZapRecord {
-  receipt_id: string;
-  receipt_pubkey: string;
-  target_event: string | null;
-  target_address: string | null;
-  recipient: string | null;
-  sender: string | null;
-  sender_verified: boolean;
-  amount_msat: string | null;
-  amount_from_request: boolean;
-  bolt11: string | null;
-  request_id: string | null;
-  request_valid: boolean;
-  amount_matches: boolean | null;
-  sender_tag_matches: boolean | null;
-  validity: number;
-  comment: string | null;
-  created_at: number;
-}
+/** A zaps row as written; amount_msat as its exact decimal text (a bigint has no JSON form). */
+export type ZapRecord = Omit<SqlRow<typeof zaps>, 'amount_msat'> & { amount_msat: string | null };
 
 export function zapRecord(n: NormalizedEvent): ZapRecord | null {
   const z = n.zap;
@@ -99,16 +64,7 @@ export function zapRecord(n: NormalizedEvent): ZapRecord | null {
   };
 }
 
-export interface ApprovalRecord {
-  approval_id: string;
-  community: string;
-  post_id: string | null;
-  post_address: string | null;
-  post_pubkey: string | null;
-  post_kind: number | null;
-  approver: string;
-  created_at: number;
-}
+export type ApprovalRecord = SqlRow<typeof communityApprovals>;
 
 export function approvalRecords(n: NormalizedEvent): ApprovalRecord[] {
   const a = n.approval;
@@ -125,13 +81,7 @@ export function approvalRecords(n: NormalizedEvent): ApprovalRecord[] {
   }));
 }
 
-export interface TombstoneRecord {
-  deletion_id: string;
-  target_type: 'e' | 'a';
-  target: string;
-  pubkey: string;
-  created_at: number;
-}
+export type TombstoneRecord = SqlRow<typeof tombstones>;
 
 export function tombstoneRecords(n: NormalizedEvent): TombstoneRecord[] {
   const d = n.deletion;

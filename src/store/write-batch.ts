@@ -13,6 +13,8 @@
  */
 import { sql } from 'drizzle-orm';
 import { query, type AppDatabase, type Queryable } from '../db/client.js';
+import type { SqlRow } from '../db/rows.js';
+import type { zaps } from '../db/schema/nostr.js';
 import type { NormalizedEvent, NormalizeOptions } from '../nostr/types.js';
 import { compareReplaceable } from '../nostr/kinds.js';
 import {
@@ -35,12 +37,8 @@ import { approvalRecords, eventRecord, tombstoneRecords, unstorableReason, zapRe
 import { syncRanking } from './ranking.js';
 import { StatDeltas } from './stat-deltas.js';
 
-/** The zap columns event_stats depends on, as read back from Postgres. */
-interface ZapRow {
-  target_event: string | null;
-  validity: number | string;
-  amount_msat: string | number | null;
-}
+/** The zap columns event_stats depends on, as read back from Postgres (amount_msat as exact text). */
+type ZapRow = Pick<SqlRow<typeof zaps>, 'target_event' | 'validity'> & { amount_msat: string | null };
 
 const amountOf = (z: ZapRow): bigint | null => (z.amount_msat === null ? null : BigInt(z.amount_msat));
 
@@ -192,7 +190,7 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
 
     // 5. Per-event rows for live new events; remove those of events deleted now.
     const liveNew = insertedEvents.filter((n) => !deletedIds.has(n.event.id));
-    const zapRows = sql`target_event, validity, amount_msat`;
+    const zapRows = sql`target_event, validity, amount_msat::text AS amount_msat`;
     const addedZaps = await insertRecords<ZapRow>(tx, 'zaps', liveNew.map(zapRecord).filter((z) => z !== null), ZAP_COLUMNS, zapRows);
     await insertRecords(tx, 'community_approvals', liveNew.flatMap(approvalRecords), APPROVAL_COLUMNS);
     const removedZaps =
@@ -240,9 +238,9 @@ export async function writeBatch(db: AppDatabase, batch: NormalizedEvent[], opti
       if (c.kind === 1111 && c.parent_id) deltas.reply(c.parent_id, -1);
     }
     for (const r of replacedRows) touch(r.kind, r.pubkey, r.address, null);
-    for (const z of addedZaps) if (z.target_event) deltas.zap(z.target_event, Number(z.validity), amountOf(z), 1);
-    for (const z of removedZaps) if (z.target_event) deltas.zap(z.target_event, Number(z.validity), amountOf(z), -1);
-    for (const v of await recomputeReactions(tx, [...reactionPairs.values()])) deltas.vote(v.target, Number(v.vote), v.sign);
+    for (const z of addedZaps) if (z.target_event) deltas.zap(z.target_event, z.validity, amountOf(z), 1);
+    for (const z of removedZaps) if (z.target_event) deltas.zap(z.target_event, z.validity, amountOf(z), -1);
+    for (const v of await recomputeReactions(tx, [...reactionPairs.values()])) deltas.vote(v.target, v.vote, v.sign);
 
     const statChanges = deltas.records();
     await applyStatDeltas(tx, statChanges);

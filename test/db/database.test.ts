@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { query } from '../../src/db/client.js';
 import { probeDatabase, expectedTables } from '../../src/db/health.js';
+import { coverageRanges } from '../../src/db/schema/ingest.js';
+import { eventStats } from '../../src/db/schema/nostr.js';
 import { availableMigrations, migrationsFolder, runMigrations } from '../../src/db/migrate.js';
 import { createTestDatabase, engines, type TestDatabase } from '../helpers/engines.js';
 
@@ -67,8 +69,47 @@ describe.each(engines)('database layer on %s', (driver) => {
     }
   });
 
-  it('returns bigint columns as numbers through the query helper once coerced', async () => {
-    const rows = await query<{ n: unknown }>(database.db, sql`SELECT 1700000000::bigint AS n`);
-    expect(Number(rows[0]?.n)).toBe(1_700_000_000);
+  // db/client.ts registers the int8 parser for both drivers; what each gives must be identical.
+  const INT8_PROBE = sql`SELECT 1700000000::bigint AS seconds, count(*) AS n, ARRAY[1, 2]::bigint[] AS list,
+    9007199254740991::bigint AS max_safe, 9007199254740993::bigint AS beyond, -9007199254740993::bigint AS below,
+    sum(v) AS total, sum(v)::text AS total_text
+    FROM (VALUES (9223372036854775807::bigint), (1::bigint)) AS t(v)`;
+  const INT8_EXPECTED = {
+    seconds: 1_700_000_000,
+    n: 2,
+    list: [1, 2],
+    max_safe: Number.MAX_SAFE_INTEGER,
+    // Beyond 2^53 an int8 stays exact, as its decimal text, never a rounded number.
+    beyond: '9007199254740993',
+    below: '-9007199254740993',
+    // numeric (sum of int8) is the exact decimal text on both drivers.
+    total: '9223372036854775808',
+    total_text: '9223372036854775808',
+  };
+
+  it('parses int8 the same way on every handle: numbers, exact text beyond 2^53, numeric as text', async () => {
+    for (const handle of [database.db, database.reads, database.writer]) {
+      expect(await query(handle, INT8_PROBE)).toEqual([INT8_EXPECTED]);
+    }
+  });
+
+  it('keeps the int8 parser on the pool that replaces a lost one', async () => {
+    const replaced = await database.recover(Object.assign(new Error('gone'), { code: 'ECONNRESET' }));
+    expect(replaced).toBe(database.driver === 'postgres');
+    for (const handle of [database.db, database.reads, database.writer]) {
+      expect(await query(handle, INT8_PROBE)).toEqual([INT8_EXPECTED]);
+    }
+  });
+
+  it("gives Drizzle's bigint columns exact values in either mode", async () => {
+    const id = 'f'.repeat(64);
+    await database.db.insert(eventStats).values({ eventId: id, replies: 1, zapMsat: 2n ** 63n - 1n });
+    const [row] = await database.db.select().from(eventStats).where(eq(eventStats.eventId, id));
+    expect(row).toMatchObject({ replies: 1, zapMsat: 9223372036854775807n });
+    await database.db.insert(coverageRanges).values({ relay: 'wss://x', scope: 's', since: 0, until: 1_700_000_000 });
+    const [range] = await database.db.select().from(coverageRanges).where(eq(coverageRanges.relay, 'wss://x'));
+    expect(range).toMatchObject({ since: 0, until: 1_700_000_000 });
+    await database.db.delete(eventStats).where(eq(eventStats.eventId, id));
+    await database.db.delete(coverageRanges).where(eq(coverageRanges.relay, 'wss://x'));
   });
 });

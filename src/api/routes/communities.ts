@@ -10,6 +10,7 @@ import { notFound } from '../errors.js';
 import { feedMaxAgeMs, loadFeed, resolveFeedParams } from '../feeds.js';
 import { parseCommunityAddress } from '../ids.js';
 import {
+  CommunitySchema,
   PageSchema,
   communityFeedQuery,
   communityParam,
@@ -20,23 +21,6 @@ import {
   notFoundResponse,
 } from '../schemas.js';
 import { toCommunity } from '../shape.js';
-
-const CommunitySchema = z
-  .object({
-    address: z.string(),
-    owner: z.string(),
-    d: z.string(),
-    name: z.string().nullable(),
-    description: z.string().nullable(),
-    image: z.string().nullable(),
-    relays: z.array(z.string()),
-    moderators: z.array(z.string()).openapi({ description: 'moderators of the latest definition (the owner is implied)' }),
-    event_id: z.string(),
-    created_at: z.number().int(),
-    post_count: z.number().int().openapi({ description: 'live top-level posts, approved or not' }),
-    last_post_at: z.number().int().nullable(),
-  })
-  .openapi('Community');
 
 const listRoute = createRoute({
   method: 'get',

@@ -16,6 +16,7 @@ import { parseEventId } from '../ids.js';
 import {
   PageSchema,
   PostSchema,
+  ZapSchema,
   cursorParam,
   errorResponses,
   eventIdParam,
@@ -25,7 +26,7 @@ import {
   notFoundResponse,
   DEFAULT_LIMIT,
 } from '../schemas.js';
-import { toPost, toZap } from '../shape.js';
+import { msatToSats, toPost, toZap } from '../shape.js';
 
 const idParams = z.object({ id: eventIdParam });
 const now = () => Math.floor(Date.now() / 1000);
@@ -52,22 +53,6 @@ const ReactionsSchema = z
     emojis: z.array(z.object({ emoji: z.string(), count: z.number().int() })),
   })
   .openapi('Reactions');
-
-const ZapSchema = z
-  .object({
-    receipt_id: z.string(),
-    receipt_pubkey: z.string(),
-    sender: z.string().nullable(),
-    sender_verified: z.boolean(),
-    recipient: z.string().nullable(),
-    amount_msat: z.string().nullable(),
-    amount_sats: z.number().int().nullable(),
-    amount_from_request: z.boolean(),
-    validity: z.number().int().openapi({ description: '0–3; totals count ≥ 2' }),
-    comment: z.string().nullable(),
-    created_at: z.number().int(),
-  })
-  .openapi('Zap');
 
 const ZapsSchema = z
   .object({
@@ -182,7 +167,7 @@ export const eventRoutes: RouteGroup = (router, deps) => {
       if (rows.length === 0 && !after && !(await eventExists(db, id))) throw notFound('event');
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
-      const next_cursor = rows.length > limit && last ? encodeCursor({ c: Number(last.created_at), i: last.event_id }, filters) : null;
+      const next_cursor = rows.length > limit && last ? encodeCursor({ c: last.created_at, i: last.event_id }, filters) : null;
       return { items: page.map((r) => toPost(r)), next_cursor };
     });
   });
@@ -208,7 +193,7 @@ export const eventRoutes: RouteGroup = (router, deps) => {
       });
       const page = tree.rows.slice(0, limit);
       const last = page[page.length - 1];
-      const next_cursor = tree.rows.length > limit && last ? encodeCursor({ c: Number(last.created_at), i: last.event_id }, filters) : null;
+      const next_cursor = tree.rows.length > limit && last ? encodeCursor({ c: last.created_at, i: last.event_id }, filters) : null;
       return {
         root: root.row ? toPost(root.row) : null,
         items: page.map((r) => toPost(r)),
@@ -248,12 +233,12 @@ export const eventRoutes: RouteGroup = (router, deps) => {
       });
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
-      const next_cursor = rows.length > limit && last ? encodeCursor({ c: Number(last.created_at), i: last.receipt_id }, filters) : null;
+      const next_cursor = rows.length > limit && last ? encodeCursor({ c: last.created_at, i: last.receipt_id }, filters) : null;
       return {
         event_id: id,
         zap_count: totals.count,
         zap_msat: totals.msat,
-        zap_sats: Number(BigInt(totals.msat) / 1000n),
+        zap_sats: msatToSats(totals.msat),
         items: page.map(toZap),
         next_cursor,
       };

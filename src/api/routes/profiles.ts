@@ -7,30 +7,10 @@ import { cacheReads } from '../middleware/read-cache.js';
 import { cachedJson } from '../cached-json.js';
 import { notFound } from '../errors.js';
 import { parsePubkey } from '../ids.js';
-import { errorResponses, jsonResponse, notFoundResponse, pubkeyParam } from '../schemas.js';
+import { ProfileSchema, errorResponses, jsonResponse, notFoundResponse, pubkeyParam } from '../schemas.js';
 import { toProfile } from '../shape.js';
 
 export const MAX_BATCH = 500;
-
-const ProfileSchema = z
-  .object({
-    pubkey: z.string(),
-    npub: z.string(),
-    name: z.string().nullable(),
-    display_name: z.string().nullable(),
-    picture: z.string().nullable(),
-    about: z.string().nullable(),
-    nip05: z.string().nullable(),
-    lud16: z.string().nullable(),
-    lud06: z.string().nullable(),
-    banner: z.string().nullable(),
-    website: z.string().nullable(),
-    bot: z.boolean().nullable(),
-    content_valid: z.boolean().openapi({ description: 'false when the kind-0 content was not a JSON object' }),
-    event_id: z.string(),
-    updated_at: z.number().int().openapi({ description: "the winning kind-0's created_at" }),
-  })
-  .openapi('Profile');
 
 const BatchSchema = z
   .object({

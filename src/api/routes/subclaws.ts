@@ -41,10 +41,10 @@ export const subclawRoutes: RouteGroup = (router, deps) => {
       const rows = await subclawList(deps.database.reads, { now: Math.floor(Date.now() / 1000), ...params });
       const items = rows.map((r) => ({
         name: r.subclaw,
-        post_count: Number(r.post_count),
-        reply_count: Number(r.reply_count),
-        last_post_at: r.last_post_at === null ? null : Number(r.last_post_at),
-        last_activity_at: Number(r.last_activity_at),
+        post_count: r.post_count,
+        reply_count: r.reply_count,
+        last_post_at: r.last_post_at,
+        last_activity_at: r.last_activity_at,
       }));
       return { items };
     });

@@ -61,6 +61,19 @@ export class CoverageBook {
     return wanted !== undefined && newest !== null ? uncovered(ranges, { since: wanted, until: newest }) : holes(ranges);
   }
 
+  /** One scope's covered ranges and gaps, per relay with coverage (for /health/ingest). */
+  scopeReport(scope: string): { ranges: Record<string, Range[]>; holes: Record<string, Range[]> } {
+    const ranges: Record<string, Range[]> = {};
+    const gaps: Record<string, Range[]> = {};
+    for (const [key, value] of this.ranges) {
+      const [relay, keyScope] = splitCoverageKey(key);
+      if (keyScope !== scope) continue;
+      ranges[relay] = value;
+      gaps[relay] = this.gapsOf(key, value);
+    }
+    return { ranges, holes: gaps };
+  }
+
   /** A commit for (relay, scope) is in flight: the next advance waits for it. */
   committing(relay: string, scope: string): boolean {
     return this.inFlight.has(coverageKey(relay, scope));

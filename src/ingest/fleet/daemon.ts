@@ -7,7 +7,8 @@
  *   ownership.ts            which relays this daemon reads (advisory locks, fair share)
  *   relay-knowledge.ts      NIP-11 limits and learned relay behaviour
  *   batched-scopes.ts       keys of batched scopes
- *   fallback.ts             when fallback relays take a scope over and hand it back (pure)
+ *   fallback.ts             when fallback relays take a scope over and hand it back (pure),
+ *                           and the log of those switches
  *   ../coverage/repair.ts   hole repair
  *
  * Ownership (several daemons on one Postgres): the daemon connects to a relay only while it holds
@@ -22,13 +23,13 @@ import type { AppDatabase, DedicatedSession } from '../../db/client.js';
 import type { Logger } from '../../log.js';
 import type { Range } from '../../ranges.js';
 import { systemClock, unixSeconds, type Clock } from '../clock.js';
-import { CoverageBook, splitCoverageKey } from '../coverage/book.js';
+import { CoverageBook } from '../coverage/book.js';
 import { HoleRepair, type RepairRecord } from '../coverage/repair.js';
 import type { IngestPipeline } from '../pipeline/pipeline.js';
 import type { RelayConnection, RelayState } from '../relay/connection.js';
 import { BatchedScopes } from './batched-scopes.js';
 import type { LearnedCapabilities } from './capabilities.js';
-import { decideFallback, initialFallbackState, type ScopeFallbackState } from './fallback.js';
+import { SwitchLog, decideFallback, initialFallbackState, type ScopeFallbackState, type SwitchRecord } from './fallback.js';
 import { RelayOwnership, type OwnershipReport } from './ownership.js';
 import { RelayKnowledge } from './relay-knowledge.js';
 import type { RelaySet, Scope } from './relay-set.js';
@@ -79,16 +80,8 @@ export interface ScopeHealth {
   holes: Record<string, Range[]>;
 }
 
-export interface SwitchRecord {
-  at: string;
-  scope: string;
-  action: 'fallback' | 'hand_back';
-  relays: string[];
-  from: number | null;
-}
-
 export class IngestDaemon {
-  readonly switches: SwitchRecord[] = [];
+  private readonly switchLog = new SwitchLog();
   private readonly connections = new Map<string, RelayConnection>();
   private readonly book: CoverageBook;
   private readonly subs: ScopeSubscriptions;
@@ -152,6 +145,11 @@ export class IngestDaemon {
       learned: (relay, patch) => this.knowledge.merge(relay, patch),
       fence,
     });
+  }
+
+  /** The last moves of scopes to fallback relays and back (for /health/ingest). */
+  get switches(): SwitchRecord[] {
+    return this.switchLog.records;
   }
 
   /** The last hole repairs (for /health/ingest). */
@@ -375,8 +373,7 @@ export class IngestDaemon {
 
   private recordSwitch(scope: string, action: SwitchRecord['action'], relays: string[], from: number | null): void {
     const record: SwitchRecord = { at: new Date(this.now()).toISOString(), scope, action, relays, from };
-    this.switches.push(record);
-    if (this.switches.length > 100) this.switches.shift();
+    this.switchLog.add(record);
     this.o.log.warn(record, action === 'fallback' ? 'scope moved to fallback relays' : 'scope handed back to primaries');
   }
 
@@ -394,14 +391,6 @@ export class IngestDaemon {
     const now = unixSeconds(this.now);
     const relays = [...this.connections.values()].map((c) => c.state());
     const scopes = Object.keys(this.o.relaySet.scopes).map((name): ScopeHealth => {
-      const ranges: Record<string, Range[]> = {};
-      const gaps: Record<string, Range[]> = {};
-      for (const [key, value] of this.book.entries()) {
-        const [relay, scope] = splitCoverageKey(key);
-        if (scope !== name) continue;
-        ranges[relay] = value;
-        gaps[relay] = this.book.gapsOf(key, value);
-      }
       const covered = this.scopeCoveredUntil(name);
       return {
         scope: name,
@@ -411,8 +400,7 @@ export class IngestDaemon {
         fallbackActive: this.fallback.get(name)?.active ?? false,
         coveredUntil: covered,
         lagSeconds: covered === null ? null : Math.max(0, now - covered),
-        ranges,
-        holes: gaps,
+        ...this.book.scopeReport(name),
       };
     });
     const learned = Object.fromEntries(this.allRelays().map((url) => [url, this.knowledge.learnedOf(url)]));

@@ -48,3 +48,24 @@ export function decideFallback(
   }
   return { state: { ...healthy, primaryLiveSince }, action: null };
 }
+
+/** A scope moved to fallback relays or handed back, as /health/ingest lists it. */
+export interface SwitchRecord {
+  at: string;
+  scope: string;
+  action: 'fallback' | 'hand_back';
+  relays: string[];
+  from: number | null;
+}
+
+/** The last switches, newest last, at most `max`. */
+export class SwitchLog {
+  readonly records: SwitchRecord[] = [];
+
+  constructor(private readonly max = 100) {}
+
+  add(record: SwitchRecord): void {
+    this.records.push(record);
+    if (this.records.length > this.max) this.records.shift();
+  }
+}

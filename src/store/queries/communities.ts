@@ -1,22 +1,16 @@
 /** NIP-72 communities: the latest definition per address, its moderators, and post counts. */
 import { sql } from 'drizzle-orm';
 import { query, type Queryable } from '../../db/client.js';
+import type { SqlRow } from '../../db/rows.js';
+import type { communities } from '../../db/schema/nostr.js';
 import { isPost, live, limitLiteral } from './posts.js';
 
-export interface CommunityRow {
-  address: string;
-  owner: string;
-  d: string;
-  name: string | null;
-  description: string | null;
-  image: string | null;
-  relays: string[] | string;
-  event_id: string;
-  created_at: number | string;
-  moderators: string[] | string;
-  post_count: number | string;
-  last_post_at: number | string | null;
-}
+/** A communities row, with its moderators (jsonb_agg) and live post counts. */
+export type CommunityRow = SqlRow<typeof communities> & {
+  moderators: string[];
+  post_count: number;
+  last_post_at: number | null;
+};
 
 function selectCommunities(now: number) {
   return sql`SELECT c.address, c.owner, c.d, c.name, c.description, c.image, c.relays, c.event_id, c.created_at,

@@ -4,6 +4,8 @@
  */
 import { sql } from 'drizzle-orm';
 import { query, type Queryable } from '../../db/client.js';
+import type { SqlRow } from '../../db/rows.js';
+import type { zaps } from '../../db/schema/nostr.js';
 import { POST_COLUMNS, STATS_AND_AUTHOR_JOINS, goneCte, limitLiteral, live, type PostRow } from './posts.js';
 
 export type EventPresence = 'live' | 'gone' | 'unknown';
@@ -74,7 +76,7 @@ export interface ThreadQuery {
  */
 export async function threadPage(db: Queryable, q: ThreadQuery): Promise<{ rows: PostRow[]; truncated: boolean; total: number }> {
   const keyset = q.after ? sql`WHERE (t.created_at, t.event_id) > (${q.after.createdAt}::bigint, ${q.after.id}::text)` : sql``;
-  const rows = await query<PostRow & { visited: number | string; listed: number | string }>(
+  const rows = await query<PostRow & { visited: number; listed: number }>(
     db,
     sql`WITH RECURSIVE tree(event_id, created_at, depth) AS (
       SELECT c.event_id, c.created_at, 1 FROM nostr_events c WHERE c.parent_id = ${q.id} AND c.kind = 1111
@@ -96,7 +98,7 @@ export async function threadPage(db: Queryable, q: ThreadQuery): Promise<{ rows:
     ORDER BY k.created_at, k.event_id`,
   );
   if (rows.length === 0) {
-    const counts = await query<{ visited: number | string; listed: number | string }>(
+    const counts = await query<{ visited: number; listed: number }>(
       db,
       sql`WITH RECURSIVE tree(event_id, depth) AS (
         SELECT c.event_id, 1 FROM nostr_events c WHERE c.parent_id = ${q.id} AND c.kind = 1111
@@ -109,13 +111,13 @@ export async function threadPage(db: Queryable, q: ThreadQuery): Promise<{ rows:
              (SELECT count(*) FROM walked w JOIN nostr_events e ON e.event_id = w.event_id WHERE ${live('e', q.now)}) AS listed`,
     );
     const c = counts[0];
-    return { rows: [], truncated: Number(c?.visited ?? 0) > q.maxNodes, total: Math.min(Number(c?.listed ?? 0), q.maxNodes) };
+    return { rows: [], truncated: (c?.visited ?? 0) > q.maxNodes, total: Math.min(c?.listed ?? 0, q.maxNodes) };
   }
   const first = rows[0]!;
   return {
     rows,
-    truncated: Number(first.visited) > q.maxNodes,
-    total: Math.min(Number(first.listed), q.maxNodes),
+    truncated: first.visited > q.maxNodes,
+    total: Math.min(first.listed, q.maxNodes),
   };
 }
 
@@ -128,7 +130,7 @@ export interface ReactionSummary {
 
 /** Vote totals and per-emoji counts: one reaction per reactor (their latest live one). */
 export async function reactionSummary(db: Queryable, id: string, now: number): Promise<ReactionSummary> {
-  const rows = await query<{ emoji: string; vote: number | string; n: number | string }>(
+  const rows = await query<{ emoji: string; vote: number; n: number }>(
     db,
     sql`SELECT r.emoji, r.vote, count(*) AS n
         FROM reactions r JOIN nostr_events x ON x.event_id = r.event_id
@@ -140,10 +142,9 @@ export async function reactionSummary(db: Queryable, id: string, now: number): P
   let down = 0;
   let total = 0;
   for (const row of rows) {
-    const n = Number(row.n);
-    const vote = Number(row.vote);
-    if (vote === 1) up += n;
-    if (vote === -1) down += n;
+    const n = row.n;
+    if (row.vote === 1) up += n;
+    if (row.vote === -1) down += n;
     total += n;
     emojis.set(row.emoji, (emojis.get(row.emoji) ?? 0) + n);
   }
@@ -155,18 +156,11 @@ export async function reactionSummary(db: Queryable, id: string, now: number): P
   };
 }
 
-export interface ZapRow {
-  receipt_id: string;
-  receipt_pubkey: string;
-  sender: string | null;
-  sender_verified: boolean;
-  recipient: string | null;
-  amount_msat: string | null;
-  amount_from_request: boolean;
-  validity: number | string;
-  comment: string | null;
-  created_at: number | string;
-}
+/** A zap receipt as served: its zaps columns, amount_msat as exact text (db/client.ts). */
+export type ZapRow = Pick<
+  SqlRow<typeof zaps>,
+  'receipt_id' | 'receipt_pubkey' | 'sender' | 'sender_verified' | 'recipient' | 'amount_from_request' | 'validity' | 'comment' | 'created_at'
+> & { amount_msat: string | null };
 
 export interface ZapTotals {
   count: number;
@@ -179,7 +173,7 @@ export async function zapsPage(
   q: { id: string; now: number; after?: ChronoKey | undefined; limit: number; minValidity: number },
 ): Promise<{ rows: ZapRow[]; totals: ZapTotals }> {
   const keyset = q.after ? sql`AND (z.created_at, z.receipt_id) < (${q.after.createdAt}::bigint, ${q.after.id}::text)` : sql``;
-  const rows = await query<ZapRow & { total_count: number | string; total_msat: string }>(
+  const rows = await query<ZapRow & { total_count: number; total_msat: string }>(
     db,
     sql`WITH valid AS (
       SELECT z.* FROM zaps z JOIN nostr_events x ON x.event_id = z.receipt_id
@@ -196,7 +190,7 @@ export async function zapsPage(
     ) p ON TRUE`,
   );
   const first = rows[0];
-  const totals = { count: Number(first?.total_count ?? 0), msat: String(first?.total_msat ?? '0') };
+  const totals = { count: first?.total_count ?? 0, msat: first?.total_msat ?? '0' };
   return { rows: rows.filter((r) => r.receipt_id !== null), totals };
 }
 
@@ -205,10 +199,9 @@ export async function zapsPage(
  * read queries return at `now` can change only through a write.
  */
 export async function nextExpiry(db: Queryable, now: number): Promise<number | null> {
-  const rows = await query<{ at: number | string | null }>(
+  const rows = await query<{ at: number | null }>(
     db,
     sql`SELECT min(expires_at) AS at FROM nostr_events WHERE expires_at > ${now}`,
   );
-  const at = rows[0]?.at;
-  return at === null || at === undefined ? null : Number(at);
+  return rows[0]?.at ?? null;
 }

@@ -5,28 +5,22 @@
  * then joined to event_stats and nostr_profiles (no query per item).
  */
 import { sql, type SQL } from 'drizzle-orm';
+import type { SqlRow } from '../../db/rows.js';
+import type { eventStats, nostrEvents } from '../../db/schema/nostr.js';
 
-/** One event as the read queries return it (numbers may arrive as strings from postgres.js). */
-export interface PostRow {
-  event_id: string;
-  kind: number;
-  pubkey: string;
-  created_at: number | string;
-  content: string;
-  tags_json: string[][] | string;
-  sig: string;
-  identifier: string | null;
-  subclaw: string | null;
-  community: string | null;
-  root_id: string | null;
-  parent_id: string | null;
-  is_top_level: boolean;
-  is_ai: boolean;
-  expires_at: number | string | null;
-  replies: number | string;
-  up: number | string;
-  down: number | string;
-  zap_count: number | string;
+/**
+ * One event as the read queries return it: its nostr_events columns, its stats (zap_msat as exact
+ * text, db/client.ts) and its author's profile fields.
+ */
+export type PostRow = Pick<
+  SqlRow<typeof nostrEvents>,
+  | 'event_id' | 'kind' | 'pubkey' | 'created_at' | 'content' | 'tags_json' | 'sig' | 'identifier' | 'subclaw'
+  | 'community' | 'root_id' | 'parent_id' | 'is_top_level' | 'is_ai' | 'expires_at'
+> &
+  Pick<SqlRow<typeof eventStats>, 'replies' | 'up' | 'down' | 'zap_count'> &
+  PostExtras;
+
+interface PostExtras {
   zap_msat: string;
   author_name: string | null;
   author_display_name: string | null;
@@ -37,7 +31,7 @@ export interface PostRow {
   /** Community feeds: a valid approval exists. */
   approved?: boolean | null;
   /** Threads: distance from the requested root. */
-  depth?: number | string;
+  depth?: number;
 }
 
 /**

@@ -15,6 +15,8 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { query, type Queryable } from '../../db/client.js';
+import type { SqlRow } from '../../db/rows.js';
+import type { nostrEvents } from '../../db/schema/nostr.js';
 import { limitLiteral, live } from './posts.js';
 
 /** A filter already checked for shape (api/relay/filter.ts): lowercase hex, integer kinds and times. */
@@ -149,23 +151,15 @@ export function filterStatement(f: RelayFilter, now: number, limit: number): SQL
   return sql`SELECT ${EVENT_COLUMNS} FROM ${p.from} WHERE ${sql.join(p.where, sql` AND `)} ORDER BY ${order} ${limitLiteral(limit)}`;
 }
 
-interface EventRow {
-  event_id: string;
-  pubkey: string;
-  created_at: number | string;
-  kind: number;
-  tags_json: string[][] | string;
-  content: string;
-  sig: string;
-}
+type EventRow = Pick<SqlRow<typeof nostrEvents>, 'event_id' | 'pubkey' | 'created_at' | 'kind' | 'tags_json' | 'content' | 'sig'>;
 
 function toEvent(r: EventRow): StoredEvent {
   return {
     id: r.event_id,
     pubkey: r.pubkey,
-    created_at: Number(r.created_at),
+    created_at: r.created_at,
     kind: r.kind,
-    tags: typeof r.tags_json === 'string' ? (JSON.parse(r.tags_json) as string[][]) : r.tags_json,
+    tags: r.tags_json,
     content: r.content,
     sig: r.sig,
   };
@@ -187,8 +181,8 @@ export async function countForFilters(db: Queryable, filters: RelayFilter[], now
     });
   if (selects.length === 0) return 0;
   const inner = selects.length === 1 ? selects[0]! : sql.join(selects, sql` UNION `);
-  const rows = await query<{ n: number | string }>(db, sql`SELECT count(*) AS n FROM (${inner}) c`);
-  return Number(rows[0]?.n ?? 0);
+  const rows = await query<{ n: number }>(db, sql`SELECT count(*) AS n FROM (${inner}) c`);
+  return rows[0]?.n ?? 0;
 }
 
 /** The served events among `ids` (live delivery: what a commit announced, minus what is gone since). */

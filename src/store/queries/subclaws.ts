@@ -5,10 +5,10 @@ import { live, limitLiteral } from './posts.js';
 
 export interface SubclawRow {
   subclaw: string;
-  post_count: number | string;
-  reply_count: number | string;
-  last_post_at: number | string | null;
-  last_activity_at: number | string;
+  post_count: number;
+  reply_count: number;
+  last_post_at: number | null;
+  last_activity_at: number;
 }
 
 export type SubclawSort = 'activity' | 'posts' | 'name';
