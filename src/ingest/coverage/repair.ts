@@ -156,7 +156,8 @@ export class HoleRepair {
         this.unrepairable.set(holeId, Date.parse(error.checkedAt ?? '') || this.o.now());
         this.o.learned(relay, { respectsUntil: false });
         this.o.log.warn({ relay, scope: scopeName, hole }, 'coverage hole left: the relay ignores "until"');
-      } else this.o.log.warn({ err: error, relay, scope: scopeName }, 'hole repair failed; will retry');
+      } else if (this.o.signal.aborted) this.o.log.debug({ relay, scope: scopeName, hole }, 'hole repair stopped with the daemon; the hole is kept');
+      else this.o.log.warn({ err: error, relay, scope: scopeName }, 'hole repair failed; will retry');
     } finally {
       record.seconds = (this.o.now() - started) / 1000;
       this.records.push(record);
