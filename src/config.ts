@@ -54,6 +54,7 @@ const envSchema = z.object({
   FALLBACK_AFTER_SECONDS: z.coerce.number().int().min(1).default(60),
   HANDBACK_AFTER_SECONDS: z.coerce.number().int().min(0).default(120),
   INGEST_OWNERSHIP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  INGEST_REPAIR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   READY_MAX_LAG_SECONDS: z.coerce.number().int().min(1).default(300),
   MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   // The NIP-01 relay endpoint (nostr/relay-limits.ts).
@@ -114,6 +115,8 @@ export type Config = {
   handBackAfterSeconds: number;
   /** How often a daemon tries relays it does not own (bounds a takeover) and checks its own. */
   ingestOwnershipIntervalSeconds: number;
+  /** Hole repairs running at once (each (relay, scope) one at a time). */
+  ingestRepairConcurrency: number;
   readyMaxLagSeconds: number;
   /** PGlite daemon: how often ANALYZE/VACUUM need is checked (0: never). */
   maintenanceIntervalSeconds: number;
@@ -167,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     fallbackAfterSeconds: e.FALLBACK_AFTER_SECONDS,
     handBackAfterSeconds: e.HANDBACK_AFTER_SECONDS,
     ingestOwnershipIntervalSeconds: e.INGEST_OWNERSHIP_INTERVAL_SECONDS,
+    ingestRepairConcurrency: e.INGEST_REPAIR_CONCURRENCY,
     readyMaxLagSeconds: e.READY_MAX_LAG_SECONDS,
     maintenanceIntervalSeconds: e.MAINTENANCE_INTERVAL_SECONDS,
     relayLimits: {

@@ -107,6 +107,12 @@ export class IngestService {
       else if (scope.lagSeconds > maxLagSeconds) {
         problems.push({ scope: scope.scope, problem: `lag ${scope.lagSeconds}s exceeds ${maxLagSeconds}s` });
       }
+      // A hole is seconds the cache cannot vouch for (a capped answer, a gap): not ready until proven.
+      for (const [relay, holes] of Object.entries(scope.holes)) {
+        if (holes.length === 0) continue;
+        const seconds = holes.reduce((n, h) => n + h.until - h.since + 1, 0);
+        problems.push({ scope: scope.scope, relay, problem: `${holes.length} coverage hole(s), ${seconds}s unproven (repair pending)` });
+      }
     }
     return problems;
   }
@@ -148,6 +154,7 @@ export async function startIngest(runtime: Runtime): Promise<IngestService> {
     fallbackAfterMs: config.fallbackAfterSeconds * 1000,
     handBackAfterMs: config.handBackAfterSeconds * 1000,
     ownershipIntervalMs: config.ingestOwnershipIntervalSeconds * 1000,
+    repairConcurrency: config.ingestRepairConcurrency,
     openLockSession: () => runtime.database.session(),
     connect,
   });

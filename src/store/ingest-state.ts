@@ -65,6 +65,46 @@ export async function clearWanted(db: Queryable, relay: string, scope: string, s
   await db.execute(sql`DELETE FROM coverage_wanted WHERE relay = ${relay} AND scope = ${scope} AND since >= ${since}`);
 }
 
+export interface HoleRow extends Range {
+  relay: string;
+  scope: string;
+}
+
+export async function loadHoles(db: Queryable): Promise<HoleRow[]> {
+  const rows = await query<{ relay: string; scope: string; since: number | string; until: number | string }>(
+    db,
+    sql`SELECT relay, scope, since, until FROM coverage_holes ORDER BY relay, scope, since`,
+  );
+  return rows.map((r) => ({ relay: r.relay, scope: r.scope, since: Number(r.since), until: Number(r.until) }));
+}
+
+/** Records explicit holes of (relay, scope) (inside the transaction of the answer that left them). */
+export async function recordHoles(tx: Queryable, relay: string, scope: string, found: readonly Range[]): Promise<void> {
+  const valid = found.filter((h) => h.until >= h.since);
+  if (valid.length === 0) return;
+  await tx.execute(sql`
+    INSERT INTO coverage_holes (relay, scope, since, until)
+    SELECT ${relay}, ${scope}, r.since, r.until FROM json_to_recordset(${JSON.stringify(valid)}::json) AS r(since bigint, until bigint)
+    ON CONFLICT DO NOTHING`);
+}
+
+/**
+ * Clears the hole [since, until] of (relay, scope) if one covered range holds exactly that interval
+ * (checked in the same statement, so a hole is never cleared on coverage that does not prove it).
+ * True when a row went.
+ */
+export async function clearProvenHole(db: Queryable, relay: string, scope: string, hole: Range): Promise<boolean> {
+  const rows = await query<{ since: number | string }>(
+    db,
+    sql`DELETE FROM coverage_holes h
+        WHERE h.relay = ${relay} AND h.scope = ${scope} AND h.since = ${hole.since} AND h.until = ${hole.until}
+          AND EXISTS (SELECT 1 FROM coverage_ranges c
+                      WHERE c.relay = h.relay AND c.scope = h.scope AND c.since <= h.since AND c.until >= h.until)
+        RETURNING h.since`,
+  );
+  return rows.length > 0;
+}
+
 export interface RelayRecord {
   url: string;
   status: string;

@@ -64,3 +64,21 @@ export const daemonLeases = pgTable('daemon_leases', {
   renewedAt: timestamp('renewed_at', { withTimezone: true }).notNull(),
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
 });
+
+/**
+ * An explicit hole: [since, until] of a (relay, scope) that a live answer the relay may have capped
+ * did not prove (recorded from that answer's EOSE on, in the transaction of its events). The row
+ * stays, reported in health and readiness, until exactly that interval is proven by paging or
+ * NIP-77; the live tick never covers it.
+ */
+export const coverageHoles = pgTable(
+  'coverage_holes',
+  {
+    relay: text('relay').notNull(),
+    scope: text('scope').notNull(),
+    since: bigint('since', { mode: 'number' }).notNull(),
+    until: bigint('until', { mode: 'number' }).notNull(),
+    foundAt: timestamp('found_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.relay, t.scope, t.since, t.until] })],
+);

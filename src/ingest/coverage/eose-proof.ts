@@ -1,8 +1,10 @@
 /**
- * What a live REQ's EOSE proves. Relays may cap a REQ without `limit` at their page size, so an
- * answer that could be a capped page proves only the part newer than its oldest event.
+ * What a live REQ's EOSE proves, judged against the REQ actually sent (answer-cap.ts): a complete
+ * answer proves the whole [since, now - margin]; one the relay may have capped proves only the
+ * seconds after its oldest event, and the rest is a hole for repair to prove. Pure.
  */
 import type { Range } from '../../ranges.js';
+import { judgeAnswer, proofOfAnswer, type CapVerdict, type RelayCaps, type SentReq } from './answer-cap.js';
 
 /** What a live REQ's stored-events answer held before its EOSE. */
 export interface EoseAnswer {
@@ -11,19 +13,32 @@ export interface EoseAnswer {
   oldest: number | null;
 }
 
+export interface EoseJudgement {
+  verdict: CapVerdict;
+  /** Proven now (committed with the answer's events), or null. */
+  proven: Range | null;
+  /** Unproven by this answer: only paging or NIP-77 may prove it. */
+  hole: Range | null;
+  /**
+   * Where this subscription's proof starts: live coverage may grow from here (live-extension.ts),
+   * also when nothing of it is old enough to commit yet. Null when the answer proved nothing.
+   */
+  provenSince: number | null;
+}
+
 /**
- * The part of a live REQ's range its EOSE proves complete. Relays may silently cap a REQ without
- * `limit` at their page size and send only the newest events, so an answer that could be a capped
- * page proves only what is newer than its oldest event's second; the older part stays a hole for
- * hole repair to page. `cap` is the relay's known page size (advertised or learned); unknown, any
- * non-empty answer is treated as possibly capped, which costs one small repair, never an event.
+ * `range` is [the REQ's since, now - margin]. A capped answer whose oldest event is newer than the
+ * margin still cuts there: the seconds up to that event are the hole (not just those up to the
+ * margin), and its proof starts after it.
  */
-export function provenByEose(range: Range, answer: EoseAnswer, cap: number | null): Range | null {
-  const possiblyCapped = cap === null ? answer.count > 0 : answer.count >= cap;
-  if (!possiblyCapped) return range;
-  if (answer.oldest === null) return null;
-  const since = Math.max(range.since, answer.oldest + 1);
-  return since <= range.until ? { since, until: range.until } : null;
+export function judgeEose(range: Range, answer: EoseAnswer, sent: SentReq, caps: RelayCaps): EoseJudgement {
+  const verdict = judgeAnswer(sent, answer.count, caps);
+  const reach = { since: range.since, until: Math.max(range.until, answer.oldest ?? range.until) };
+  const proof = proofOfAnswer(reach, answer.oldest, verdict);
+  if (!verdict.capped) return { verdict, proven: range, hole: null, provenSince: range.since };
+  const provenSince = proof.hole && answer.oldest !== null ? proof.hole.until + 1 : null;
+  const proven = proof.proven && proof.proven.since <= range.until ? { since: proof.proven.since, until: range.until } : null;
+  return { verdict, proven, hole: proof.hole, provenSince };
 }
 
 /**

@@ -18,6 +18,8 @@ const learnedSchema = z.looseObject({
   /** The page size the relay really serves: it returned no more than this while holding more. */
   pageSize: z.number().int().positive().optional().catch(undefined),
   pageSizeLearnedAt: z.string().optional().catch(undefined),
+  /** The largest answer the relay gave a REQ with `limit` (live or backfill): it serves that many. */
+  servesAtLeast: z.number().int().positive().optional().catch(undefined),
   /** false: a page came back with events newer than its `until` (not paged backwards until re-checked). */
   respectsUntil: z.boolean().optional().catch(undefined),
   untilCheckedAt: z.string().optional().catch(undefined),

@@ -9,7 +9,7 @@
  *   batched-scopes.ts       keys of batched scopes
  *   fallback.ts             when fallback relays take a scope over and hand it back (pure),
  *                           and the log of those switches
- *   ../coverage/repair.ts   hole repair
+ *   ../coverage/repair.ts   prompt hole repair (right after a capped EOSE, per (relay, scope), bounded)
  *
  * Ownership (several daemons on one Postgres): the daemon connects to a relay only while it holds
  * that relay's lock, primaries and fallbacks alike. On taking a relay over it re-reads the relay's
@@ -57,8 +57,13 @@ export interface IngestDaemonOptions {
   handBackAfterMs?: number;
   /** How often live coverage advances. */
   tickMs?: number;
-  /** How often holes in coverage are looked for and repaired (one at a time); 0 disables. */
+  /**
+   * How often known holes are offered to repair again (a failed repair, a relay back); holes are
+   * repaired at once when found, whatever this is. 0 disables repair.
+   */
   repairIntervalMs?: number;
+  /** Hole repairs running at once, across (relay, scope)s (each one at a time). */
+  repairConcurrency?: number;
   /** Fetch NIP-11 documents (limits, REQ ceilings); default true. */
   fetchRelayInfo?: boolean;
   /** The ingest clock (milliseconds). */
@@ -112,6 +117,7 @@ export class IngestDaemon {
       handBackAfterMs: 120_000,
       tickMs: 5000,
       repairIntervalMs: 60_000,
+      repairConcurrency: 4,
       fetchRelayInfo: true,
       ownershipIntervalMs: 10_000,
       ...options,
@@ -130,7 +136,14 @@ export class IngestDaemon {
     this.book = new CoverageBook({ db, pipeline, log, fence });
     this.knowledge = new RelayKnowledge(db, log);
     this.batched = new BatchedScopes(db, this.o.relaySet.scopes, this.now);
-    this.subs = new ScopeSubscriptions({ ...this.o, book: this.book, knowledge: this.knowledge, now: this.now });
+    this.subs = new ScopeSubscriptions({
+      ...this.o,
+      book: this.book,
+      knowledge: this.knowledge,
+      now: this.now,
+      onHole: (relay, scope, holes) => this.repair.offer(relay, scope, holes),
+      onLive: (relay, scope) => this.repair.offerKnown(relay, scope),
+    });
     this.repair = new HoleRepair({
       db,
       pipeline,
@@ -138,11 +151,13 @@ export class IngestDaemon {
       book: this.book,
       scopes: this.o.relaySet.scopes,
       intervalMs: this.o.repairIntervalMs,
+      concurrency: this.o.repairConcurrency,
       now: this.now,
       signal: this.stopping.signal,
       connection: (relay) => this.connections.get(relay),
       pageLimit: (relay) => this.knowledge.pageLimit(relay),
       learned: (relay, patch) => this.knowledge.merge(relay, patch),
+      served: (relay, count) => this.knowledge.noteServed(relay, count),
       fence,
     });
   }
@@ -181,7 +196,7 @@ export class IngestDaemon {
     if (this.timer) clearInterval(this.timer);
     if (this.ownershipTimer) clearInterval(this.ownershipTimer);
     this.stopping.abort();
-    await this.repair.current?.catch(() => {});
+    await this.repair.stop();
     await this.sweeping;
     await Promise.all([...this.connections.values()].map((c) => c.stop()));
     await this.o.pipeline.flush();

@@ -8,7 +8,8 @@ import type { AppDatabase } from '../../db/client.js';
 import type { Logger } from '../../log.js';
 import { loadRelays, mergeRelayLearned, saveRelayState } from '../../store/ingest-state.js';
 import type { RelayConnection, RelayState } from '../relay/connection.js';
-import { connectionLearning, parseLearned, reqCeilingFor, smallestKnownPageSize, type LearnedCapabilities } from './capabilities.js';
+import type { RelayCaps } from '../coverage/answer-cap.js';
+import { connectionLearning, parseLearned, reqCeilingFor, type LearnedCapabilities } from './capabilities.js';
 import { fetchRelayInformation, limitsOf, type RelayLimits } from './nip11.js';
 
 export class RelayKnowledge {
@@ -44,12 +45,26 @@ export class RelayKnowledge {
   }
 
   /**
-   * The relay's page size as far as known (NIP-11, stored or learned, a learned one however old: a
-   * smaller cap only makes the capped-answer check more cautious), or null.
+   * What is known of the relay's caps, for judging a live answer (answer-cap.ts): a learned page
+   * size however old (a smaller cap only makes the check more cautious), NIP-11 max_limit (fetched
+   * or stored), and the largest answer it gave a REQ with `limit`. Nothing about a REQ without
+   * `limit`: the daemon sends none.
    */
-  pageCap(url: string): number | null {
-    const cap = smallestKnownPageSize(this.limits.get(url)?.maxLimit ?? Infinity, this.learnedOf(url));
-    return Number.isFinite(cap) ? cap : null;
+  caps(url: string): RelayCaps {
+    const learned = this.learnedOf(url);
+    return {
+      learnedPageSize: learned.pageSize ?? null,
+      maxLimit: this.limits.get(url)?.maxLimit ?? learned.maxLimit ?? null,
+      largestLimitedAnswer: learned.servesAtLeast ?? null,
+    };
+  }
+
+  /** A REQ with `limit` was answered with `count` events: the relay serves at least that many. */
+  noteServed(url: string, count: number): void {
+    const learned = this.learnedOf(url);
+    if (count <= (learned.servesAtLeast ?? 0)) return;
+    this.learned.set(url, { ...learned, servesAtLeast: count });
+    mergeRelayLearned(this.db, url, { servesAtLeast: count }).catch((error: unknown) => this.log.warn({ err: error, relay: url }, 'learned values not stored'));
   }
 
   /** Before NIP-11 (or without it): the REQ ceiling this relay showed before. */

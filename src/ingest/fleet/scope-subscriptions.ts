@@ -3,10 +3,14 @@
  *
  * Cursor rules (DESIGN.md, "Since cursors that cannot lose events"):
  * - A REQ is sent with since = covered_until - overlap (or now - initial lookback when nothing is
- *   covered yet). At its EOSE, what the answer proves of [since, now - margin] is recorded through
- *   a pipeline marker, so it commits in the same transaction as the last event the relay sent
- *   before EOSE. The rest is left to hole repair (a wanted start).
- * - While the subscription stays live, advance() extends coverage to now - margin.
+ *   covered yet) and an explicit `limit` (the relay's known or learned page size), so whether its
+ *   answer may be capped is judged against what was asked (answer-cap.ts): a full answer is.
+ * - At its EOSE, what the answer proves of [since, now - margin] is recorded through a pipeline
+ *   marker, so it commits in the same transaction as the last event the relay sent before EOSE.
+ *   What a possibly capped answer leaves unproven is recorded in that transaction as an explicit
+ *   hole, and handed to hole repair at once (onHole).
+ * - While the subscription stays live, advance() extends coverage to now - margin, but only from
+ *   this subscription's proof (live-extension.ts): never across a hole.
  * - On reconnect the REQ is re-sent with a fresh since, so a disconnect leaves no hole; dedupe
  *   absorbs the overlap.
  */
@@ -14,7 +18,10 @@ import type { Filter } from 'nostr-tools/filter';
 import type { Logger } from '../../log.js';
 import { unixSeconds, type Clock } from '../clock.js';
 import type { CoverageBook } from '../coverage/book.js';
-import { noteAnswer, provenByEose, type EoseAnswer } from '../coverage/eose-proof.js';
+import type { Range } from '../../ranges.js';
+import { catchUpLimit } from '../coverage/answer-cap.js';
+import { judgeEose, noteAnswer, type EoseAnswer } from '../coverage/eose-proof.js';
+import { liveExtensionStart } from '../coverage/live-extension.js';
 import type { IngestPipeline } from '../pipeline/pipeline.js';
 import type { RelayConnection } from '../relay/connection.js';
 import type { RelayKnowledge } from './relay-knowledge.js';
@@ -28,14 +35,16 @@ interface ScopeSubscription {
   filter: Filter;
   /** since of the REQ last sent. */
   reqSince: number | null;
+  /** limit of the REQ last sent (null: none, as a batched scope's). */
+  reqLimit: number | null;
   /** What that REQ's stored-events answer held so far (until its EOSE). */
   answer: EoseAnswer;
   /**
-   * Where a live subscription's coverage starts when its EOSE proved nothing yet: a possibly capped
-   * answer whose oldest event is newer than the clock margin. advance() covers from here once the
-   * margin has passed it (without it the scope had no coverage until the REQ was re-sent).
+   * Where this subscription's EOSE proof starts (the REQ's since, or the second after the oldest
+   * event of a possibly capped answer); null until EOSE, or when it proved nothing. advance()
+   * extends coverage only from here.
    */
-  provenFrom: number | null;
+  provenSince: number | null;
   live: boolean;
   /** Unix seconds. */
   liveSince: number | null;
@@ -54,6 +63,10 @@ export interface ScopeSubscriptionsOptions {
   overlapSeconds: number;
   clockMarginSeconds: number;
   initialLookbackSeconds: number;
+  /** A possibly capped answer left these parts of (relay, scope) unproven (recorded as holes). */
+  onHole?: (relay: string, scope: string, holes: Range[]) => void;
+  /** A subscription of (relay, scope) reached EOSE: holes it has may be repaired now. */
+  onLive?: (relay: string, scope: string) => void;
 }
 
 const SEP = '\u0000';
@@ -83,8 +96,9 @@ export class ScopeSubscriptions {
         id,
         filter,
         reqSince: null,
+        reqLimit: null,
         answer: { count: 0, oldest: null },
-        provenFrom: null,
+        provenSince: null,
         live: false,
         liveSince: null,
         eoseAt: null,
@@ -95,7 +109,7 @@ export class ScopeSubscriptions {
       connection.subscribe(id, {
         // Batched scopes have no time cursor (their key set changes): each REQ asks the keys'
         // history, bounded by the relay's page size, and stays open for live events.
-        filters: () => (scope.batch ? [filter] : [{ ...filter, since: this.sinceFor(sub, from) }]),
+        filters: () => (scope.batch ? [filter] : [{ ...filter, since: this.sinceFor(sub, from), limit: this.limitFor(sub) }]),
         onEvent: (event, bytes) => {
           if (!sub.live) noteAnswer(sub.answer, (event as { created_at?: unknown } | null)?.created_at, sub.reqSince ?? 0);
           return this.o.pipeline.submit({ value: event, bytes, relay: url });
@@ -151,9 +165,9 @@ export class ScopeSubscriptions {
       // One advance at a time: while one waits (a slow database, copies still undecided), the next
       // tick would claim no more than it once it commits.
       if (this.o.book.committing(sub.relay, sub.scope)) continue;
-      const covered = this.o.book.coveredUntil(sub.relay, sub.scope) ?? sub.provenFrom;
+      const start = liveExtensionStart(this.o.book.of(sub.relay, sub.scope), sub.provenSince);
       const until = now - this.o.clockMarginSeconds;
-      if (covered !== null && until > covered) this.o.book.commit(sub.relay, sub.scope, { since: covered, until });
+      if (start !== null && until > start) void this.o.book.commit(sub.relay, sub.scope, { since: start, until });
     }
   }
 
@@ -164,9 +178,15 @@ export class ScopeSubscriptions {
     const since = Math.max(0, start - this.o.overlapSeconds);
     sub.reqSince = since;
     sub.answer = { count: 0, oldest: null };
-    sub.provenFrom = null;
+    sub.provenSince = null;
     sub.live = false;
     return since;
+  }
+
+  /** limit for a (re)sent REQ: the relay's known or learned page size. Remembered for the EOSE verdict. */
+  private limitFor(sub: ScopeSubscription): number {
+    sub.reqLimit = catchUpLimit(this.o.knowledge.caps(sub.relay), this.o.knowledge.pageLimit(sub.relay));
+    return sub.reqLimit;
   }
 
   private onEose(sub: ScopeSubscription): void {
@@ -178,16 +198,25 @@ export class ScopeSubscriptions {
     sub.closedReason = null;
     const since = sub.reqSince;
     if (since === null || sub.oneShot) return;
-    const proven = provenByEose({ since, until }, sub.answer, this.o.knowledge.pageCap(sub.relay));
-    if (proven === null || proven.since !== since) {
-      // The rest of [since, until] is left to hole repair, which pages it backwards.
-      this.o.book.want(sub.relay, sub.scope, since);
+    const caps = this.o.knowledge.caps(sub.relay);
+    const judged = judgeEose({ since, until }, sub.answer, { limit: sub.reqLimit }, caps);
+    if (sub.reqLimit !== null) this.o.knowledge.noteServed(sub.relay, sub.answer.count);
+    sub.provenSince = judged.provenSince;
+    // Only what no covered range proves yet is a hole (the REQ re-reads the overlap).
+    const open = judged.hole ? this.o.book.openPartsOf(sub.relay, sub.scope, judged.hole) : [];
+    if (judged.verdict.capped) {
       this.o.log.info(
-        { relay: sub.relay, scope: sub.scope, events: sub.answer.count, since, provenSince: proven?.since ?? null },
-        'live answer may have been capped by the relay: older part left to hole repair',
+        { relay: sub.relay, scope: sub.scope, events: sub.answer.count, limit: sub.reqLimit, why: judged.verdict.reason, since, holes: open },
+        'live answer may have been capped by the relay: older part recorded as a hole and repaired',
       );
     }
-    if (proven) this.o.book.commit(sub.relay, sub.scope, proven);
-    else if (sub.answer.oldest !== null) sub.provenFrom = Math.max(since, sub.answer.oldest + 1);
+    const relay = sub.relay;
+    const scope = sub.scope;
+    if (judged.proven || open.length > 0) {
+      void this.o.book.commit(relay, scope, judged.proven, open).then(() => {
+        if (open.length > 0) this.o.onHole?.(relay, scope, open);
+      });
+    }
+    this.o.onLive?.(relay, scope);
   }
 }

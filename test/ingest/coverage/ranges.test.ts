@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { provenByEose } from '../../../src/ingest/coverage/eose-proof.js';
+import { judgeEose } from '../../../src/ingest/coverage/eose-proof.js';
 import { addRange, coveredUntil, holes, isCovered, mergeRanges, uncovered } from '../../../src/ranges.js';
 
 describe('coverage ranges', () => {
@@ -45,19 +45,33 @@ describe('coverage ranges', () => {
   });
 });
 
-describe('provenByEose', () => {
+describe('judgeEose', () => {
   const range = { since: 1000, until: 2000 };
-  it('proves the whole range when the answer is shorter than the known page size', () => {
-    expect(provenByEose(range, { count: 9, oldest: 1500 }, 10)).toEqual(range);
-    expect(provenByEose(range, { count: 0, oldest: null }, null)).toEqual(range);
+  const limited = { limit: 10 };
+  it('proves the whole range when the answer is shorter than the limit sent and the relay serves that many', () => {
+    expect(judgeEose(range, { count: 9, oldest: 1500 }, limited, { maxLimit: 10 })).toMatchObject({ proven: range, hole: null, provenSince: 1000 });
+    expect(judgeEose(range, { count: 0, oldest: null }, { limit: null }, {})).toMatchObject({ proven: range, hole: null, provenSince: 1000 });
   });
-  it('proves only what is newer than the oldest second of a possibly capped answer', () => {
-    expect(provenByEose(range, { count: 10, oldest: 1500 }, 10)).toEqual({ since: 1501, until: 2000 });
-    // Page size unknown: any non-empty answer may be capped.
-    expect(provenByEose(range, { count: 3, oldest: 1200 }, null)).toEqual({ since: 1201, until: 2000 });
+  it('proves only what is newer than the oldest second of a full answer; the rest is the hole', () => {
+    expect(judgeEose(range, { count: 10, oldest: 1500 }, limited, { maxLimit: 10 })).toMatchObject({
+      proven: { since: 1501, until: 2000 },
+      hole: { since: 1000, until: 1500 },
+      provenSince: 1501,
+    });
+    // A shorter answer from a relay whose cap nobody knows may still have been cut.
+    expect(judgeEose(range, { count: 3, oldest: 1200 }, limited, {})).toMatchObject({ proven: { since: 1201, until: 2000 }, hole: { since: 1000, until: 1200 } });
   });
-  it('proves nothing when the cut falls past the range or no created_at was readable', () => {
-    expect(provenByEose(range, { count: 10, oldest: 2000 }, 10)).toBeNull();
-    expect(provenByEose(range, { count: 10, oldest: null }, 10)).toBeNull();
+  it('never judges a REQ without limit by max_limit (the issue: 100 served, 1,000 advertised)', () => {
+    const verdict = judgeEose(range, { count: 100, oldest: 1900 }, { limit: null }, { maxLimit: 1000 });
+    expect(verdict.verdict.capped).toBe(true);
+    expect(verdict.hole).toEqual({ since: 1000, until: 1900 });
+  });
+  it('cuts at the oldest event even when it is newer than the margin: the hole reaches it, the proof starts after it', () => {
+    expect(judgeEose(range, { count: 10, oldest: 2005 }, limited, { maxLimit: 10 })).toMatchObject({
+      proven: null,
+      hole: { since: 1000, until: 2005 },
+      provenSince: 2006,
+    });
+    expect(judgeEose(range, { count: 10, oldest: null }, limited, { maxLimit: 10 })).toMatchObject({ proven: null, hole: range, provenSince: null });
   });
 });

@@ -11,7 +11,7 @@ import { IngestDaemon } from '../../../src/ingest/fleet/daemon.js';
 import { IngestPipeline } from '../../../src/ingest/pipeline/pipeline.js';
 import { RelayConnection } from '../../../src/ingest/relay/connection.js';
 import { parseRelaySet, type RelaySet } from '../../../src/ingest/fleet/relay-set.js';
-import { loadCoverage, recordCoverage } from '../../../src/store/ingest-state.js';
+import { loadCoverage, loadHoles, recordCoverage } from '../../../src/store/ingest-state.js';
 import { holes } from '../../../src/ranges.js';
 import { VerifyPool } from '../../../src/nostr/verify-pool.js';
 import type { NostrEvent } from '../../../src/nostr/types.js';
@@ -336,7 +336,7 @@ describe.each(engines)('live ingest on %s', (driver) => {
     }, 'coverage from just after the answer, advancing with the clock', 30_000);
   });
 
-  it('remembers the unproven start of a capped answer across a restart, and pages it in then', async () => {
+  it('keeps the hole a capped answer left across a restart, reports it, and pages it in then', async () => {
     database = await createTestDatabase(driver);
     const relay = await startTestRelay({ maxLimit: 10 });
     relays.push(relay);
@@ -345,31 +345,31 @@ describe.each(engines)('live ingest on %s', (driver) => {
     const relaySet = parseRelaySet({ primaries: [relay.url], scopes: { comments: commentScope } }, 'test');
     // First run without hole repair: stopped after the capped answer, before anything pages it in.
     running = await startDaemon(database, relaySet, verifier, { repairIntervalMs: 0 });
-    await waitFor(async () => (await loadCoverage(database.db, { relay: relay.url, scope: 'comments' })).length > 0, 'newest part covered');
-    // The wanted start is stored beside the coverage commit, not inside it: wait for both.
-    const wantedRows = () => query<{ since: number | string }>(database.db, sql`SELECT since FROM coverage_wanted WHERE relay = ${relay.url}`);
-    await waitFor(async () => (await wantedRows()).length > 0, 'wanted start stored');
-    const wanted = await wantedRows();
-    expect(wanted).toHaveLength(1);
-    // Health reports the unproven start as a hole.
-    const [hole] = running.daemon.health().scopes.find((x) => x.scope === 'comments')!.holes[relay.url] ?? [];
-    expect(hole?.since).toBe(Number(wanted[0]!.since));
+    // The hole is stored in the transaction of the answer's events, beside its proven part.
+    const holeRows = () => loadHoles(database.db);
+    await waitFor(async () => (await holeRows()).length > 0, 'hole stored');
+    const [stored] = await holeRows();
+    expect(await holeRows()).toHaveLength(1);
+    // The REQ carried a limit (sent before NIP-11 arrived: the default 500); the relay answered 10,
+    // and with its cap not known yet that answer proves only its newer part.
+    expect(relay.requests.some((filters) => filters[0]?.limit === 500 && filters[0]?.since !== undefined)).toBe(true);
+    // Health reports exactly that hole.
+    await waitFor(() => (running!.daemon.health().scopes.find((x) => x.scope === 'comments')!.holes[relay.url] ?? []).length > 0, 'hole in health');
+    expect(running.daemon.health().scopes.find((x) => x.scope === 'comments')!.holes[relay.url]).toEqual([{ since: stored!.since, until: stored!.until }]);
     await running.stop();
     running = null;
-    const stored = new Set(await storedIds(database.db, [1111]));
-    expect(held.filter((e) => !stored.has(e.id)).length).toBeGreaterThan(0);
+    const before = new Set(await storedIds(database.db, [1111]));
+    expect(held.filter((e) => !before.has(e.id)).length).toBeGreaterThan(0);
 
     running = await startDaemon(database, relaySet, verifier);
     await waitFor(async () => {
       const now = new Set(await storedIds(database.db, [1111]));
       return held.every((e) => now.has(e.id));
     }, 'the older part paged in after the restart');
-    await waitFor(
-      async () => (await query(database.db, sql`SELECT 1 FROM coverage_wanted WHERE relay = ${relay.url}`)).length === 0,
-      'the met wish cleared',
-    );
+    await waitFor(async () => (await holeRows()).length === 0, 'the proven hole cleared');
     const ranges = await loadCoverage(database.db, { relay: relay.url, scope: 'comments' });
     expect(holes(ranges)).toEqual([]);
-    expect(ranges[0]!.since).toBeLessThanOrEqual(Number(wanted[0]!.since));
+    expect(ranges[0]!.since).toBeLessThanOrEqual(stored!.since);
+    expect(running.daemon.repairs.some((r) => r.hole.since === stored!.since && r.hole.until === stored!.until && !r.error)).toBe(true);
   });
 });
