@@ -199,6 +199,7 @@ const EVENT_WORD = Buffer.from('"EVENT"');
 const ID_KEY = Buffer.from('"id"');
 const PUBKEY_KEY = Buffer.from('"pubkey"');
 const CREATED_AT_KEY = Buffer.from('"created_at"');
+const SIG_KEY = Buffer.from('"sig"');
 const isSpace = (b: number | undefined) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
 const isLowerHex = (b: number | undefined) => b !== undefined && ((b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66));
@@ -285,4 +286,18 @@ export function peekEventFrame(buf: Buffer): EventFramePeek | null {
     if (end > digits && end - digits <= 15 && (after === COMMA || after === CLOSE_BRACE || isSpace(after))) createdAt = value;
   }
   return { subscriptionId: buf.toString('utf8', subStart, subEnd), id: buf.toString('latin1', idQuote + 1, idQuote + 65), createdAt };
+}
+
+/**
+ * The signature of an EVENT frame's event as its bytes say (128 lowercase hex characters), without a
+ * parse; null if not found in that form. Like the id peek, a hostile frame can only mislabel itself:
+ * the pipeline lets a peeked signature count only when it is the one that verified for the id.
+ */
+export function peekEventSig(buf: Buffer): string | null {
+  const open = buf.indexOf(OPEN_BRACE);
+  if (open < 0) return null;
+  const quote = valueOf(buf, SIG_KEY, skipSpace(buf, open + 1));
+  if (quote < 0 || buf[quote] !== QUOTE || buf[quote + 129] !== QUOTE) return null;
+  for (let i = quote + 1; i <= quote + 128; i++) if (!isLowerHex(buf[i])) return null;
+  return buf.toString('latin1', quote + 1, quote + 129);
 }
