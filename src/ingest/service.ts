@@ -147,6 +147,8 @@ export async function startIngest(runtime: Runtime): Promise<IngestService> {
     fallbackAfterMs: config.fallbackAfterSeconds * 1000,
     handBackAfterMs: config.handBackAfterSeconds * 1000,
     ownershipIntervalMs: config.ingestOwnershipIntervalSeconds * 1000,
+    // One process on PGlite: nobody to take over from, so no lease.
+    leaseSeconds: runtime.database.driver === 'postgres' ? config.ingestLeaseSeconds : 0,
     openLockSession: () => runtime.database.session(),
     connect,
   });

@@ -44,6 +44,8 @@ export interface IngestDaemonOptions {
   openLockSession: () => DedicatedSession;
   /** How often relays this daemon does not own are tried (and owned ones checked): the takeover bound. */
   ownershipIntervalMs?: number;
+  /** The owner's lease, renewed every interval; past it, others end its lock session (0: none, as on PGlite). */
+  leaseSeconds?: number;
   /** Re-requested before covered_until on every (re)subscription, absorbed by dedupe. */
   overlapSeconds?: number;
   /** Live coverage stops this far behind the clock (relay clocks, events in flight). */
@@ -121,6 +123,7 @@ export class IngestDaemon {
       repairIntervalMs: 60_000,
       fetchRelayInfo: true,
       ownershipIntervalMs: 10_000,
+      leaseSeconds: 0,
       ...options,
     };
     const { db, pipeline, log } = this.o;
@@ -129,6 +132,7 @@ export class IngestDaemon {
     this.ownership = new RelayOwnership({
       openSession: this.o.openLockSession,
       log,
+      lease: { seconds: this.o.leaseSeconds, renewEveryMs: this.o.ownershipIntervalMs },
       onLost: (relays) => {
         for (const url of relays) void this.dropRelay(url, 'lock session lost');
       },
