@@ -289,15 +289,24 @@ export function peekEventFrame(buf: Buffer): EventFramePeek | null {
 }
 
 /**
- * The signature of an EVENT frame's event as its bytes say (128 lowercase hex characters), without a
- * parse; null if not found in that form. Like the id peek, a hostile frame can only mislabel itself:
- * the pipeline lets a peeked signature count only when it is the one that verified for the id.
+ * Where the signature of an EVENT frame's event starts (the first of its 128 characters, between
+ * quotes), without a parse; -1 if not found in that form. Like the id peek, a hostile frame can only
+ * mislabel itself: the pipeline lets a peeked signature count only when it is the one that verified.
  */
+export function peekEventSigAt(buf: Buffer): number {
+  // From the end: the signature is usually the last member, and the frame is otherwise scanned whole.
+  for (let at = buf.lastIndexOf(SIG_KEY); at >= 0; at = at > 0 ? buf.lastIndexOf(SIG_KEY, at - 1) : -1) {
+    const quote = valueAfterKey(buf, at, SIG_KEY);
+    if (quote < 0) continue;
+    return buf[quote] === QUOTE && buf[quote + 129] === QUOTE ? quote + 1 : -1;
+  }
+  return -1;
+}
+
+/** The signature peekEventSigAt finds, if it is 128 lowercase hex characters; else null. */
 export function peekEventSig(buf: Buffer): string | null {
-  const open = buf.indexOf(OPEN_BRACE);
-  if (open < 0) return null;
-  const quote = valueOf(buf, SIG_KEY, skipSpace(buf, open + 1));
-  if (quote < 0 || buf[quote] !== QUOTE || buf[quote + 129] !== QUOTE) return null;
-  for (let i = quote + 1; i <= quote + 128; i++) if (!isLowerHex(buf[i])) return null;
-  return buf.toString('latin1', quote + 1, quote + 129);
+  const start = peekEventSigAt(buf);
+  if (start < 0) return null;
+  for (let i = start; i < start + 128; i++) if (!isLowerHex(buf[i])) return null;
+  return buf.toString('latin1', start, start + 128);
 }

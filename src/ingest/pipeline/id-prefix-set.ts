@@ -127,3 +127,14 @@ export function hex32(id: string, at: number): number {
   }
   return value >>> 0;
 }
+
+/** hex32 of eight lowercase hex bytes of `buf` from `at`; -1 if any is not one. */
+export function hex32Bytes(buf: Buffer, at: number): number {
+  let value = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = buf[i];
+    if (c === undefined || !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return -1;
+    value = value * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
+  }
+  return value >>> 0;
+}

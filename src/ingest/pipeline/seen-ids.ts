@@ -1,4 +1,4 @@
-import { hex32, IdPrefixSet } from './id-prefix-set.js';
+import { hex32, hex32Bytes, IdPrefixSet } from './id-prefix-set.js';
 
 /** Copies kept beside a pending one: a handful is enough to defeat a forged first copy. */
 const MAX_WAITING = 4;
@@ -61,6 +61,12 @@ export class SeenIds<T> {
   signedAs(id: string, sig: string): boolean {
     const tag = this.confirmed.tagOf(id);
     return tag !== undefined && sig.length === 128 && tag === hex32(sig, 0);
+  }
+
+  /** signedAs for a signature still in a frame's bytes, starting at `at` (no string made). */
+  signedAsIn(id: string, frame: Buffer, at: number): boolean {
+    const tag = this.confirmed.tagOf(id);
+    return tag !== undefined && tag === hex32Bytes(frame, at);
   }
 
   /** The copies held beside the pending one of `id` (none when it is not pending). */

@@ -5,7 +5,8 @@
  *
  * Each sighting keeps the signatures its relay's copies carried (most copies are never verified on
  * their own: the same event from five relays is verified once). When written, a relay counts only if
- * one of them is the signature that verified for the event, or its own copy verified (`PROVEN`).
+ * one of them is the signature that verified for the event, or its copy is known good (`PROVEN`:
+ * it verified on its own, or carried the verified signature when the event was already confirmed).
  */
 export const PROVEN = null;
 
@@ -22,7 +23,7 @@ export class Sightings {
     return this.byId.size;
   }
 
-  /** `relay` sent a copy of `id` signed `sig` (PROVEN: the copy verified on its own). */
+  /** `relay` sent a copy of `id` signed `sig` (PROVEN: the copy is known good). */
   add(id: string, relay: string, sig: string | typeof PROVEN): void {
     let relays = this.byId.get(id);
     if (relays === undefined) this.byId.set(id, (relays = new Map()));
