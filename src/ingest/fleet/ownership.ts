@@ -267,7 +267,14 @@ export class RelayOwnership {
 
   /** Ends the lock sessions of owners whose lease expired, and waits (briefly) for their locks to go. */
   private async endStale(session: DedicatedSession): Promise<void> {
-    const ended = await endStaleOwners(session.db);
+    let ended: Awaited<ReturnType<typeof endStaleOwners>>;
+    try {
+      ended = await endStaleOwners(session.db);
+    } catch (error) {
+      // E.g. a role without pg_signal_backend: our own session is fine; the hung owner keeps its relays.
+      this.o.log.warn({ err: error }, 'relay ownership: could not end the lock sessions of owners whose lease expired');
+      return;
+    }
     if (ended.length === 0) return;
     this.staleOwnersEnded += ended.length;
     this.o.log.warn({ owners: ended }, 'relay ownership: ended the lock sessions of owners whose lease expired; their relays are free');
