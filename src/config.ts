@@ -55,6 +55,8 @@ const envSchema = z.object({
   HANDBACK_AFTER_SECONDS: z.coerce.number().int().min(0).default(120),
   INGEST_OWNERSHIP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   INGEST_REPAIR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  // A relay owner's lease (its heartbeat); default twice the interval (fleet/ownership.ts).
+  INGEST_LEASE_SECONDS: z.coerce.number().int().min(2).max(7200).optional(),
   READY_MAX_LAG_SECONDS: z.coerce.number().int().min(1).default(300),
   MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   // The NIP-01 relay endpoint (nostr/relay-limits.ts).
@@ -117,6 +119,8 @@ export type Config = {
   ingestOwnershipIntervalSeconds: number;
   /** Hole repairs running at once (each (relay, scope) one at a time). */
   ingestRepairConcurrency: number;
+  /** A relay owner's lease: past it unrenewed, other daemons end its lock session and take its relays. */
+  ingestLeaseSeconds: number;
   readyMaxLagSeconds: number;
   /** PGlite daemon: how often ANALYZE/VACUUM need is checked (0: never). */
   maintenanceIntervalSeconds: number;
@@ -137,6 +141,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  const leaseSeconds = e.INGEST_LEASE_SECONDS ?? 2 * e.INGEST_OWNERSHIP_INTERVAL_SECONDS;
+  // Renewed every interval: a lease no longer than one would lapse between renewals.
+  if (leaseSeconds <= e.INGEST_OWNERSHIP_INTERVAL_SECONDS) {
+    throw new ConfigError(
+      `invalid configuration: INGEST_LEASE_SECONDS: must be more than INGEST_OWNERSHIP_INTERVAL_SECONDS (${e.INGEST_OWNERSHIP_INTERVAL_SECONDS}); twice it is the default`,
+    );
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.NOSTR_CACHE_DATA_DIR,
@@ -171,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     handBackAfterSeconds: e.HANDBACK_AFTER_SECONDS,
     ingestOwnershipIntervalSeconds: e.INGEST_OWNERSHIP_INTERVAL_SECONDS,
     ingestRepairConcurrency: e.INGEST_REPAIR_CONCURRENCY,
+    ingestLeaseSeconds: leaseSeconds,
     readyMaxLagSeconds: e.READY_MAX_LAG_SECONDS,
     maintenanceIntervalSeconds: e.MAINTENANCE_INTERVAL_SECONDS,
     relayLimits: {

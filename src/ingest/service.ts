@@ -155,6 +155,8 @@ export async function startIngest(runtime: Runtime): Promise<IngestService> {
     handBackAfterMs: config.handBackAfterSeconds * 1000,
     ownershipIntervalMs: config.ingestOwnershipIntervalSeconds * 1000,
     repairConcurrency: config.ingestRepairConcurrency,
+    // One process on PGlite: nobody to take over from, so no lease.
+    leaseSeconds: runtime.database.driver === 'postgres' ? config.ingestLeaseSeconds : 0,
     openLockSession: () => runtime.database.session(),
     connect,
   });

@@ -199,6 +199,7 @@ const EVENT_WORD = Buffer.from('"EVENT"');
 const ID_KEY = Buffer.from('"id"');
 const PUBKEY_KEY = Buffer.from('"pubkey"');
 const CREATED_AT_KEY = Buffer.from('"created_at"');
+const SIG_KEY = Buffer.from('"sig"');
 const isSpace = (b: number | undefined) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
 const isLowerHex = (b: number | undefined) => b !== undefined && ((b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66));
@@ -285,4 +286,27 @@ export function peekEventFrame(buf: Buffer): EventFramePeek | null {
     if (end > digits && end - digits <= 15 && (after === COMMA || after === CLOSE_BRACE || isSpace(after))) createdAt = value;
   }
   return { subscriptionId: buf.toString('utf8', subStart, subEnd), id: buf.toString('latin1', idQuote + 1, idQuote + 65), createdAt };
+}
+
+/**
+ * Where the signature of an EVENT frame's event starts (the first of its 128 characters, between
+ * quotes), without a parse; -1 if not found in that form. Like the id peek, a hostile frame can only
+ * mislabel itself: the pipeline lets a peeked signature count only when it is the one that verified.
+ */
+export function peekEventSigAt(buf: Buffer): number {
+  // From the end: the signature is usually the last member, and the frame is otherwise scanned whole.
+  for (let at = buf.lastIndexOf(SIG_KEY); at >= 0; at = at > 0 ? buf.lastIndexOf(SIG_KEY, at - 1) : -1) {
+    const quote = valueAfterKey(buf, at, SIG_KEY);
+    if (quote < 0) continue;
+    return buf[quote] === QUOTE && buf[quote + 129] === QUOTE ? quote + 1 : -1;
+  }
+  return -1;
+}
+
+/** The signature peekEventSigAt finds, if it is 128 lowercase hex characters; else null. */
+export function peekEventSig(buf: Buffer): string | null {
+  const start = peekEventSigAt(buf);
+  if (start < 0) return null;
+  for (let i = start; i < start + 128; i++) if (!isLowerHex(buf[i])) return null;
+  return buf.toString('latin1', start, start + 128);
 }

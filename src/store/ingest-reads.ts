@@ -1,15 +1,15 @@
 /**
- * The reads ingest makes of the event store: which ids of a batch are stored already (dedupe), and
+ * The reads ingest makes of the event store: which ids of a batch are stored already, and under which signature (dedupe), and
  * the keys batched scopes follow (recent post ids, recent authors).
  */
 import { sql } from 'drizzle-orm';
 import { query, type Queryable } from '../db/client.js';
 import { textSet } from './derived.js';
 
-/** The ids among `ids` that are stored. */
-export async function storedEventIds(db: Queryable, ids: readonly string[]): Promise<Set<string>> {
-  const rows = await query<{ event_id: string }>(db, sql`SELECT event_id FROM nostr_events WHERE event_id IN ${textSet(ids)}`);
-  return new Set(rows.map((r) => r.event_id));
+/** The ids among `ids` that are stored, each with its stored signature. */
+export async function storedEventSigs(db: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
+  const rows = await query<{ event_id: string; sig: string }>(db, sql`SELECT event_id, sig FROM nostr_events WHERE event_id IN ${textSet(ids)}`);
+  return new Map(rows.map((r) => [r.event_id, r.sig]));
 }
 
 /** Ids of the newest top-level posts created at or after `after` (unix seconds), newest first. */

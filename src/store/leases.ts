@@ -70,3 +70,12 @@ export async function leaseIsLive(db: Queryable, pid: number): Promise<boolean> 
   const rows = await query<{ live: boolean }>(db, sql`SELECT EXISTS (SELECT 1 FROM daemon_leases WHERE pid = ${pid} AND expires_at > now()) AS live`);
   return rows[0]?.live === true;
 }
+
+/** Which of the backends `pids` still exist (a session ended by endStaleOwners goes within moments). */
+export async function liveBackends(db: Queryable, pids: readonly number[]): Promise<number[]> {
+  const rows = await query<{ pid: number | string }>(
+    db,
+    sql`SELECT pid FROM pg_stat_activity WHERE pid IN (SELECT value::int FROM json_array_elements_text(${JSON.stringify(pids)}::json))`,
+  );
+  return rows.map((r) => Number(r.pid));
+}

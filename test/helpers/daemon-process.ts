@@ -13,6 +13,8 @@ export interface DaemonProcess {
   child: ChildProcess;
   port: number;
   exited: Promise<number | null>;
+  /** Its stderr (log) lines, when started with captureStderr. */
+  stderr: string[];
 }
 
 /** A port free on 127.0.0.1 right now. */
@@ -26,15 +28,22 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startIngest(env: Record<string, string>): Promise<DaemonProcess> {
+export async function startIngest(env: Record<string, string>, options: { captureStderr?: boolean } = {}): Promise<DaemonProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'ingest'], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', options.captureStderr ? 'pipe' : 'inherit'],
+  });
+  const stderr: string[] = [];
+  let partial = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    stderr.push(...lines);
   });
   const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
-  return { child, port, exited };
+  return { child, port, exited, stderr };
 }
 
 /** The child's /health/ingest report, or null while it does not answer. */

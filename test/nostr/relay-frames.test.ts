@@ -5,6 +5,7 @@ import {
   messagePrefix,
   parseRelayFrame,
   peekEventFrame as peek,
+  peekEventSig,
   serializeAuth,
   serializeClose,
   serializeCount,
@@ -194,5 +195,21 @@ describe('peekEventFrame', () => {
     expect(peekEventFrame(`["EVENT","",{"id":"${id}"}]`)).toBeNull(); // empty subscription id
     expect(peekEventFrame(`["EVENT","s",{"id":"${id.slice(1)}"}]`)).toBeNull(); // 63 characters
     expect(peekEventFrame(`["EVENT","s",{"id":"${id}`)).toBeNull(); // cut before the closing quote
+  });
+});
+
+describe('peekEventSig', () => {
+  const sig = 'ab'.repeat(64);
+  const frame = (text: string) => Buffer.from(text);
+  it('reads the signature wherever it is in the event, as the bytes say', () => {
+    expect(peekEventSig(frame(`["EVENT","s",{"id":"${'1'.repeat(64)}","sig":"${sig}"}]`))).toBe(sig);
+    expect(peekEventSig(frame(`[ "EVENT" , "s" , { "sig" : "${sig}" , "id" : "x" } ]`))).toBe(sig);
+  });
+  it('is null for a signature not of 128 lowercase hex characters, or none', () => {
+    expect(peekEventSig(frame(`["EVENT","s",{"sig":"${sig.toUpperCase()}"}]`))).toBeNull();
+    expect(peekEventSig(frame(`["EVENT","s",{"sig":"${sig.slice(2)}"}]`))).toBeNull();
+    expect(peekEventSig(frame(`["EVENT","s",{"sig":"${sig}0"}]`))).toBeNull();
+    expect(peekEventSig(frame(`["EVENT","s",{"id":"x"}]`))).toBeNull();
+    expect(peekEventSig(frame(`["EVENT","s",{"content":"\\"sig\\":\\"${sig}\\""}]`))).toBeNull(); // inside a string
   });
 });

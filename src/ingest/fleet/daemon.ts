@@ -45,6 +45,8 @@ export interface IngestDaemonOptions {
   openLockSession: () => DedicatedSession;
   /** How often relays this daemon does not own are tried (and owned ones checked): the takeover bound. */
   ownershipIntervalMs?: number;
+  /** The owner's lease, renewed every interval; past it, others end its lock session (0: none, as on PGlite). */
+  leaseSeconds?: number;
   /** Re-requested before covered_until on every (re)subscription, absorbed by dedupe. */
   overlapSeconds?: number;
   /** Live coverage stops this far behind the clock (relay clocks, events in flight). */
@@ -120,6 +122,7 @@ export class IngestDaemon {
       repairConcurrency: 4,
       fetchRelayInfo: true,
       ownershipIntervalMs: 10_000,
+      leaseSeconds: 0,
       ...options,
     };
     const { db, pipeline, log } = this.o;
@@ -128,6 +131,7 @@ export class IngestDaemon {
     this.ownership = new RelayOwnership({
       openSession: this.o.openLockSession,
       log,
+      lease: { seconds: this.o.leaseSeconds, renewEveryMs: this.o.ownershipIntervalMs },
       onLost: (relays) => {
         for (const url of relays) void this.dropRelay(url, 'lock session lost');
       },

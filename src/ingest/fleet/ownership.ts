@@ -10,12 +10,27 @@
  * themselves above their share and hand the surplus over (the daemon drains a relay before its
  * lock is released), so the newcomer takes it at its next sweep.
  *
+ * A hung owner (stopped, partitioned) keeps its session and so its locks, so each daemon also
+ * renews a lease from its lock session every interval (store/leases.ts); each sweep ends the lock
+ * sessions of owners whose lease expired (from the database side), so their relays are free at
+ * once, and the coverage fence also checks the lease. When the relays are rebalanced, the relays
+ * acquired last are handed over first: a survivor gives back the relay it took over, not the one it
+ * served without a break.
+ *
  * On PGlite there is one process and one session: every lock is granted, nothing is ever lost,
- * through the same code path.
+ * through the same code path (and no lease: nobody could take over).
  */
+import { hostname } from 'node:os';
 import type { DedicatedSession, Queryable } from '../../db/client.js';
 import type { Logger } from '../../log.js';
+import { dropLease, endStaleOwners, leaseIsLive, liveBackends, renewLease } from '../../store/leases.js';
 import { announceDaemon, holdsRelayLock, relayLockHolders, relayLockKey, releaseRelayLocks, tryRelayLocks } from '../../store/locks.js';
+
+/** How long a sweep waits for the sessions it ended to be gone (their locks with them). */
+const ENDED_WAIT_MS = 2000;
+
+/** fence()'s per-transaction cache key of the lease check (lock keys are non-negative). */
+const LEASE_CHECK = -1;
 
 export interface OwnershipChange {
   acquired: string[];
@@ -45,6 +60,10 @@ export interface OwnershipReport {
   lastError: string | null;
   /** Times the lock session was lost (every lock with it). */
   sessionsLost: number;
+  /** When this daemon's lease expires (database clock), null without one. */
+  leaseExpiresAt: string | null;
+  /** Hung owners whose lock sessions this daemon ended (their lease expired). */
+  staleOwnersEnded: number;
 }
 
 export interface RelayOwnershipOptions {
@@ -52,6 +71,8 @@ export interface RelayOwnershipOptions {
   log: Logger;
   /** Called once when the lock session is found gone, with the relays that were owned. */
   onLost: (relays: string[]) => void;
+  /** The lease renewed from the lock session; seconds 0 (or absent): none (PGlite). */
+  lease?: { seconds: number; renewEveryMs: number };
 }
 
 export class RelayOwnership {
@@ -67,10 +88,21 @@ export class RelayOwnership {
   private lastError: string | null = null;
   private sessionsLost = 0;
   private closed = false;
+  /** Order in which keys were acquired (a sweep's number): the newest are handed over first. */
+  private readonly acquiredIn = new Map<number, number>();
+  private sweeps = 0;
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private leaseExpiresAt: Date | null = null;
+  private staleOwnersEnded = 0;
+  private readonly daemonId = `${hostname()}:${process.pid}`;
   /** fence() answers per transaction (a transaction object lives as long as its transaction). */
   private readonly fences = new WeakMap<Queryable, Map<number, Promise<boolean>>>();
 
   constructor(private readonly o: RelayOwnershipOptions) {}
+
+  private get leaseSeconds(): number {
+    return this.o.lease?.seconds ?? 0;
+  }
 
   owns(url: string): boolean {
     return this.held.get(relayLockKey(url))?.includes(url) ?? false;
@@ -87,12 +119,17 @@ export class RelayOwnership {
   async sweep(wanted: string[]): Promise<OwnershipChange> {
     const change: OwnershipChange = { acquired: [], lost: [], surplus: [] };
     if (this.closed) return change;
+    const sweep = ++this.sweeps;
     try {
       if (!this.session) {
         this.session = this.open();
         await announceDaemon(this.session.db);
       }
       const session = this.session;
+      if (this.leaseSeconds > 0) {
+        await this.renew(session);
+        await this.endStale(session);
+      }
       const holders = await relayLockHolders(session.db);
       if (this.pid !== null && holders.pid !== this.pid) throw new Error('lock session replaced');
       this.pid = holders.pid;
@@ -114,10 +151,17 @@ export class RelayOwnership {
       const candidates = [...byKey.keys()].filter((k) => !this.held.has(k) && !others.has(k)).slice(0, Math.max(0, room));
       for (const key of await tryRelayLocks(session.db, candidates)) {
         this.held.set(key, byKey.get(key)!);
+        this.acquiredIn.set(key, sweep);
         change.acquired.push(...byKey.get(key)!);
       }
-      // Above the share (a daemon joined): the last relays in the wanted order go (fallbacks first).
-      if (room < 0) change.surplus = [...byKey].filter(([k]) => this.held.has(k)).slice(room).flatMap(([, urls]) => urls);
+      // Above the share (a daemon joined or came back): the relays acquired last go, so a relay
+      // taken over is the one given back; among those acquired together, the last in the wanted
+      // order (fallbacks first).
+      if (room < 0) {
+        const mine = [...byKey].filter(([k]) => this.held.has(k));
+        const oldestFirst = mine.sort(([a], [b]) => (this.acquiredIn.get(a) ?? 0) - (this.acquiredIn.get(b) ?? 0));
+        change.surplus = oldestFirst.slice(room).flatMap(([, urls]) => urls);
+      }
       this.elsewhere = [...byKey].filter(([k]) => others.has(k)).flatMap(([, urls]) => urls);
       this.unowned = [...byKey].filter(([k]) => !others.has(k) && !this.held.has(k)).flatMap(([, urls]) => urls);
       this.lastError = null;
@@ -146,7 +190,12 @@ export class RelayOwnership {
     const key = relayLockKey(url);
     let held = checks.get(key);
     if (!held) checks.set(key, (held = holdsRelayLock(tx, key, this.pid)));
-    return held;
+    if (!(await held)) return false;
+    if (this.leaseSeconds === 0) return true;
+    // A lapsed lease: another daemon may be ending this session right now (once per transaction).
+    let live = checks.get(LEASE_CHECK);
+    if (!live) checks.set(LEASE_CHECK, (live = leaseIsLive(tx, this.pid)));
+    return live;
   }
 
   /** Releases the locks of relays this daemon has drained (handed over for an even split). */
@@ -169,9 +218,11 @@ export class RelayOwnership {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
     const session = this.session;
     if (!session) return;
     try {
+      if (this.leaseSeconds > 0) await dropLease(session.db);
       await releaseRelayLocks(session.db, [...this.held.keys()]);
     } catch (error) {
       // Closing the session releases them anyway.
@@ -194,7 +245,44 @@ export class RelayOwnership {
       lastSweepAt: this.lastSweepAt,
       lastError: this.lastError,
       sessionsLost: this.sessionsLost,
+      leaseExpiresAt: this.leaseExpiresAt?.toISOString() ?? null,
+      staleOwnersEnded: this.staleOwnersEnded,
     };
+  }
+
+  /** Renews the lease from `session` (each sweep, and on a timer of its own: a long sweep must not let it lapse). */
+  private async renew(session: DedicatedSession): Promise<void> {
+    this.leaseExpiresAt = await renewLease(session.db, this.daemonId, this.leaseSeconds);
+    if (this.leaseTimer || this.closed) return;
+    this.leaseTimer = setInterval(() => {
+      const current = this.session;
+      if (!current || this.closed) return;
+      renewLease(current.db, this.daemonId, this.leaseSeconds).then(
+        (at) => (this.leaseExpiresAt = at),
+        (error: unknown) => this.o.log.warn({ err: error }, 'relay ownership: lease renewal failed; the next sweep checks the session'),
+      );
+    }, this.o.lease!.renewEveryMs);
+    this.leaseTimer.unref();
+  }
+
+  /** Ends the lock sessions of owners whose lease expired, and waits (briefly) for their locks to go. */
+  private async endStale(session: DedicatedSession): Promise<void> {
+    let ended: Awaited<ReturnType<typeof endStaleOwners>>;
+    try {
+      ended = await endStaleOwners(session.db);
+    } catch (error) {
+      // E.g. a role without pg_signal_backend: our own session is fine; the hung owner keeps its relays.
+      this.o.log.warn({ err: error }, 'relay ownership: could not end the lock sessions of owners whose lease expired');
+      return;
+    }
+    if (ended.length === 0) return;
+    this.staleOwnersEnded += ended.length;
+    this.o.log.warn({ owners: ended }, 'relay ownership: ended the lock sessions of owners whose lease expired; their relays are free');
+    const pids = ended.map((e) => e.pid);
+    for (const start = Date.now(); Date.now() - start < ENDED_WAIT_MS; ) {
+      if ((await liveBackends(session.db, pids)).length === 0) return;
+      await new Promise((done) => setTimeout(done, 50));
+    }
   }
 
   private open(): DedicatedSession {
@@ -211,6 +299,7 @@ export class RelayOwnership {
 
   /** Forgets the session (abandoned, not ended: its connection is dead) and every lock. */
   private dropSession(): string[] {
+    this.leaseExpiresAt = null;
     const relays = [...this.held.values()].flat();
     if (this.session) this.sessionsLost++;
     const session = this.session;

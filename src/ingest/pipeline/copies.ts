@@ -21,6 +21,11 @@ export interface PipelineItem {
 export interface Admitted {
   item: PipelineItem;
   event: NostrEvent;
+  /**
+   * A copy of an id decided before, under another signature than the one that verified: verified on
+   * its own, only to decide whether its relay holds the event (nothing is written for it).
+   */
+  recheck?: boolean;
 }
 
 /** A copy held as its relay's EVENT frame. */
@@ -28,11 +33,15 @@ export interface HeldCopy {
   /** The frame's bytes, copied (kept off the JavaScript heap: cheaper for the collector). */
   frame: Buffer;
   relay: string;
+  /** The signature the frame carries (peeked), null if not found in the expected form. */
+  sig: string | null;
 }
 
 export type Copy = Admitted | HeldCopy;
 
 export const isAdmitted = (copy: Copy): copy is Admitted => 'event' in copy;
+
+export const copySig = (copy: Copy): string | null => (isAdmitted(copy) ? copy.event.sig : copy.sig);
 
 /** A held copy as a pipeline item: its frame parsed (a frame that is no EVENT fails the shape check). */
 export function heldItem(copy: HeldCopy): PipelineItem {

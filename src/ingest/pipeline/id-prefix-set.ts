@@ -1,6 +1,7 @@
 /**
  * The most recent `capacity` event ids, in fixed memory: each id is kept as its first 64 bits in
- * typed arrays (open addressing, linear probing), evicted oldest first. About 26 bytes per id
+ * typed arrays (open addressing, linear probing), evicted oldest first, with a 32-bit tag beside it
+ * (the pipeline keeps the first 32 bits of the signature that verified). About 38 bytes per id
  * instead of ~120 for a Set of 64-character strings, and no garbage per lookup, which keeps a
  * million-event backfill inside its memory budget.
  *
@@ -16,10 +17,12 @@ export class IdPrefixSet {
   private readonly mask: number;
   private readonly hi: Uint32Array;
   private readonly lo: Uint32Array;
+  private readonly tag: Uint32Array;
   private readonly state: Uint8Array;
   /** Insertion order, as a ring of keys: the oldest is evicted first. */
   private readonly ringHi: Uint32Array;
   private readonly ringLo: Uint32Array;
+  private readonly ringTag: Uint32Array;
   private head = 0;
   private count = 0;
   private deleted = 0;
@@ -32,9 +35,11 @@ export class IdPrefixSet {
     this.mask = size - 1;
     this.hi = new Uint32Array(size);
     this.lo = new Uint32Array(size);
+    this.tag = new Uint32Array(size);
     this.state = new Uint8Array(size);
     this.ringHi = new Uint32Array(capacity);
     this.ringLo = new Uint32Array(capacity);
+    this.ringTag = new Uint32Array(capacity);
   }
 
   get size(): number {
@@ -45,16 +50,23 @@ export class IdPrefixSet {
     return this.find(keyHi(id), keyLo(id)) >= 0;
   }
 
-  /** Adds `id` (no-op if present), evicting the oldest id when full. */
-  add(id: string): void {
+  /** The tag `id` was added with; undefined when absent. */
+  tagOf(id: string): number | undefined {
+    const slot = this.find(keyHi(id), keyLo(id));
+    return slot < 0 ? undefined : this.tag[slot];
+  }
+
+  /** Adds `id` with `tag` (no-op if present: the first tag stays), evicting the oldest id when full. */
+  add(id: string, tag = 0): void {
     const hi = keyHi(id);
     const lo = keyLo(id);
     if (this.find(hi, lo) >= 0) return;
     if (this.count === this.capacity) this.evictOldest();
-    this.insert(hi, lo);
+    this.insert(hi, lo, tag);
     const at = (this.head + this.count) % this.capacity;
     this.ringHi[at] = hi;
     this.ringLo[at] = lo;
+    this.ringTag[at] = tag;
     this.count++;
   }
 
@@ -66,13 +78,14 @@ export class IdPrefixSet {
     }
   }
 
-  private insert(hi: number, lo: number): void {
+  private insert(hi: number, lo: number, tag: number): void {
     let slot = lo & this.mask;
     while (this.state[slot] === FULL) slot = (slot + 1) & this.mask;
     if (this.state[slot] === DELETED) this.deleted--;
     this.state[slot] = FULL;
     this.hi[slot] = hi;
     this.lo[slot] = lo;
+    this.tag[slot] = tag;
   }
 
   private evictOldest(): void {
@@ -90,7 +103,7 @@ export class IdPrefixSet {
     this.deleted = 0;
     for (let i = 0; i < this.count; i++) {
       const at = (this.head + i) % this.capacity;
-      this.insert(this.ringHi[at]!, this.ringLo[at]!);
+      this.insert(this.ringHi[at]!, this.ringLo[at]!, this.ringTag[at]!);
     }
   }
 }
@@ -106,10 +119,21 @@ function keyLo(id: string): number {
 }
 
 /** Eight lowercase hex characters from `at` as an unsigned 32-bit number (no substring made). */
-function hex32(id: string, at: number): number {
+export function hex32(id: string, at: number): number {
   let value = 0;
   for (let i = at; i < at + 8; i++) {
     const c = id.charCodeAt(i);
+    value = value * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
+  }
+  return value >>> 0;
+}
+
+/** hex32 of eight lowercase hex bytes of `buf` from `at`; -1 if any is not one. */
+export function hex32Bytes(buf: Buffer, at: number): number {
+  let value = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = buf[i];
+    if (c === undefined || !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return -1;
     value = value * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
   }
   return value >>> 0;

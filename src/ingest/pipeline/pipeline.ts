@@ -17,17 +17,18 @@ import type { Logger } from '../../log.js';
 import { normalizeEvent } from '../../nostr/normalize/index.js';
 import type { NormalizeOptions, NormalizedEvent } from '../../nostr/types.js';
 import type { VerifyPool, VerifyResult } from '../../nostr/verify-pool.js';
-import { storedEventIds } from '../../store/ingest-reads.js';
+import { peekEventSig, peekEventSigAt } from '../../nostr/relay-frames.js';
+import { storedEventSigs } from '../../store/ingest-reads.js';
 import { writeBatch, type WriteOptions, type WriteResult } from '../../store/write-batch.js';
 import { systemClock, unixSeconds, type Clock } from '../clock.js';
 import { BatchSlots, BatchTimer } from './batches.js';
-import { heldItem, isAdmitted, repeatOfPending, type Admitted, type Copy, type PipelineItem } from './copies.js';
+import { copySig, heldItem, isAdmitted, repeatOfPending, type Admitted, type Copy, type PipelineItem } from './copies.js';
 import { retrying } from './db-retry.js';
 import { carriedMarkers, markerTransaction, type Marker } from './markers.js';
 import { emptyOutcomes, type OutcomeCounts } from './outcomes.js';
 import { screen } from './screen.js';
 import { SeenIds } from './seen-ids.js';
-import { Sightings } from './sightings.js';
+import { PROVEN, provenSightings, Sightings } from './sightings.js';
 
 export type { PipelineItem } from './copies.js';
 
@@ -67,8 +68,10 @@ export interface PipelineOptions {
 }
 
 interface Checked {
-  stored: Set<string>;
-  results: Map<string, VerifyResult>;
+  /** Ids stored already, with their stored signature. */
+  stored: Map<string, string>;
+  /** The verdicts of the copies that needed one. */
+  results: Map<Admitted, VerifyResult>;
 }
 
 export class IngestPipeline {
@@ -114,7 +117,8 @@ export class IngestPipeline {
    * is known (verified, stored, or being verified) and returns true; false means the frame must be
    * parsed and submitted. A copy of a verified event is a duplicate; a copy of a pending one is held
    * as its frame and parsed only if the pending copy is rejected. Either way its relay is recorded
-   * as seen-on.
+   * as seen-on, listed only if the copy's signature is the one that verified (sightings.ts). A
+   * copy of a verified event under another signature is not taken: parsed, it is verified on its own.
    */
   takeCopy(id: string, relay: string, frame: Buffer): boolean {
     if (repeatOfPending(this.seen, this.sightings, id, relay)) {
@@ -122,12 +126,23 @@ export class IngestPipeline {
       this.counts.duplicate++;
       return true;
     }
+    if (this.seen.isConfirmed(id)) {
+      // Read from the bytes, compared as the seen set keeps it (its first 32 bits): no string made.
+      const at = peekEventSigAt(frame);
+      if (at < 0 || !this.seen.signedAsIn(id, frame, at)) return false;
+      this.counts.received++;
+      this.counts.duplicate++;
+      this.sightings.add(id, relay, PROVEN);
+      this.armTimer();
+      return true;
+    }
+    const sig = peekEventSig(frame);
     // Copied only when held (the socket's buffer is reused; a verified copy needs nothing).
-    const taken = this.seen.takeCopy(id, () => ({ frame: Buffer.from(frame), relay }));
+    const taken = this.seen.takeCopy(id, () => ({ frame: Buffer.from(frame), relay, sig }));
     if (taken === 'unknown') return false;
     this.counts.received++;
-    this.sightings.add(id, relay);
-    if (taken === 'waiting') return true; // its sighting goes with the event's own batch
+    this.sightings.add(id, relay, sig ?? ''); // '' matches no signature
+    if (taken === 'waiting') return true; // counted, and its sighting written, with the event's own batch
     this.counts.duplicate++;
     this.armTimer();
     return true;
@@ -164,15 +179,24 @@ export class IngestPipeline {
     this.counts.received++;
     const admitted = this.screen(item);
     if (admitted === null) return;
-    if (item.relay !== null && repeatOfPending(this.seen, this.sightings, admitted.event.id, item.relay)) {
+    const { id, sig } = admitted.event;
+    if (item.relay !== null && repeatOfPending(this.seen, this.sightings, id, item.relay)) {
       this.counts.duplicate++;
       return;
     }
-    if (item.relay !== null) this.sightings.add(admitted.event.id, item.relay);
-    // Pending from here on, before any wait: copies from other relays meanwhile are held unparsed.
-    const verdict = this.seen.admit(admitted.event.id, admitted);
-    if (verdict === 'known') this.counts.duplicate++;
-    if (verdict !== 'new') return; // 'waiting': settled when the pending copy's verification ends
+    // A verified id under another signature: a forgery (or the author's second signature), which
+    // is verified on its own before its relay can be listed.
+    if (this.seen.isConfirmed(id) && !this.seen.signedAs(id, sig)) admitted.recheck = true;
+    else {
+      if (item.relay !== null) this.sightings.add(id, item.relay, sig);
+      // Pending from here on, before any wait: copies from other relays meanwhile are held unparsed.
+      const verdict = this.seen.admit(id, admitted);
+      if (verdict === 'known') {
+        this.counts.duplicate++;
+        this.armTimer();
+      }
+      if (verdict !== 'new') return; // 'waiting': settled when the pending copy's verification ends
+    }
     // Backpressure: while every batch slot is taken, each caller with a new event waits here. A
     // relay connection pauses its socket once enough submits are pending, so a burst waits in the
     // relay's socket instead of in memory.
@@ -239,16 +263,33 @@ export class IngestPipeline {
       if (admitted === null) continue;
       if (admitted.event.id !== id) {
         // The frame's peeked id was not its event's (a malformed frame): it is not a copy of `id`.
-        if (admitted.item.relay !== null) this.sightings.add(admitted.event.id, admitted.item.relay);
+        if (admitted.item.relay !== null) this.sightings.add(admitted.event.id, admitted.item.relay, admitted.event.sig);
         this.admit(admitted);
         continue;
       }
       // Its relay holds the event (again listed, if its own earlier copy was the forgery).
-      if (admitted.item.relay !== null) this.sightings.add(id, admitted.item.relay);
+      if (admitted.item.relay !== null) this.sightings.add(id, admitted.item.relay, admitted.event.sig);
       this.buffer.push(admitted);
       this.armTimer();
       return;
     }
+  }
+
+  /**
+   * A copy held beside the pending one of `id` that verified under another signature: verified on
+   * its own in a later batch (counted by its verdict; its relay listed only if it holds).
+   */
+  private recheck(id: string, copy: Copy): void {
+    const admitted = isAdmitted(copy) ? copy : this.screen(heldItem(copy));
+    if (admitted === null) return;
+    if (admitted.event.id !== id) {
+      // A malformed frame whose peeked id was not its event's: a copy of another event.
+      if (admitted.item.relay !== null) this.sightings.add(admitted.event.id, admitted.item.relay, admitted.event.sig);
+      return this.admit(admitted);
+    }
+    admitted.recheck = true;
+    this.buffer.push(admitted);
+    this.armTimer();
   }
 
   private reject(item: PipelineItem, reason: string): void {
@@ -287,13 +328,14 @@ export class IngestPipeline {
 
   /** Stored ids are duplicates; the rest go to the verification pool. */
   private async check(chunk: Admitted[]): Promise<Checked> {
-    if (chunk.length === 0) return { stored: new Set(), results: new Map() };
+    if (chunk.length === 0) return { stored: new Map(), results: new Map() };
     const ids = chunk.map((a) => a.event.id);
-    const stored = await this.retrying('dedupe lookup', () => storedEventIds(this.options.db, ids));
-    const toVerify = chunk.filter((a) => !stored.has(a.event.id)).map((a) => a.event);
-    const verdicts = await this.options.verifier.verify(toVerify);
-    const results = new Map<string, VerifyResult>();
-    toVerify.forEach((event, i) => results.set(event.id, verdicts[i]!));
+    const stored = await this.retrying('dedupe lookup', () => storedEventSigs(this.options.db, ids));
+    // A copy of a stored event is a duplicate without a check only under the stored signature.
+    const toVerify = chunk.filter((a) => stored.get(a.event.id) !== a.event.sig);
+    const verdicts = await this.options.verifier.verify(toVerify.map((a) => a.event));
+    const results = new Map<Admitted, VerifyResult>();
+    toVerify.forEach((a, i) => results.set(a, verdicts[i]!));
     return { stored, results };
   }
 
@@ -305,24 +347,36 @@ export class IngestPipeline {
     const { stored, results } = await checked;
     const batch: NormalizedEvent[] = [];
     const confirmed: string[] = [];
+    /** The signature each confirmed id verified (or is stored) with. */
+    const signed = new Map<string, string>();
     for (const admitted of chunk) {
       const { item, event } = admitted;
-      if (stored.has(event.id)) {
-        this.counts.duplicate++;
-        confirmed.push(event.id);
-        continue;
-      }
-      const verdict = results.get(event.id);
-      if (verdict !== 'ok') {
+      const storedSig = stored.get(event.id);
+      const verdict = results.get(admitted);
+      if (storedSig !== event.sig && verdict !== 'ok') {
         this.reject(item, verdict ?? 'unverified');
+        if (admitted.recheck) continue; // its relay was never listed for it
         // A relay that sent a forgery has not been seen holding the event.
         if (item.relay !== null) this.sightings.remove(event.id, item.relay);
         this.promote(event.id, this.seen.reject(event.id));
         continue;
       }
+      // Verified on its own: its relay holds the event, whichever signature was stored first.
+      if (verdict === 'ok' && item.relay !== null) this.sightings.add(event.id, item.relay, PROVEN);
+      if (admitted.recheck) {
+        this.counts.duplicate++; // its id was decided before: nothing more to write
+        continue;
+      }
+      if (storedSig !== undefined) {
+        this.counts.duplicate++;
+        confirmed.push(event.id);
+        signed.set(event.id, storedSig);
+        continue;
+      }
       try {
         batch.push(normalizeEvent(event, this.options.normalizeOptions));
         confirmed.push(event.id);
+        signed.set(event.id, event.sig);
       } catch (error) {
         // Normalisers are total by design; if one ever throws, count it, keep going.
         this.options.log?.error({ err: error, id: event.id }, 'normalisation failed');
@@ -333,7 +387,11 @@ export class IngestPipeline {
     // The sightings to write: of this batch's events, and of events decided before (duplicates of
     // stored events, rejected ones). Those of events still pending stay for their own batch.
     const inBatch = new Set(confirmed);
-    const seenOn = this.sightings.take((id) => inBatch.has(id) || !this.seen.isPending(id));
+    // A relay is listed only under the signature that verified (a forgery's relay is not).
+    const seenOn = provenSightings(
+      this.sightings.take((id) => inBatch.has(id) || !this.seen.isPending(id)),
+      (id, sig) => (signed.has(id) ? signed.get(id) === sig : this.seen.signedAs(id, sig)),
+    );
     // A marker whose relay sent copies that are still undecided waits for a later batch.
     const carried = carriedMarkers(markers, (id) => inBatch.has(id) || !this.seen.isPending(id));
     if (carried.size > 0) {
@@ -356,7 +414,14 @@ export class IngestPipeline {
     this.counts.superseded += result.superseded;
     this.counts.deletedOnArrival += result.deleted;
     for (const [reason, n] of Object.entries(result.unstorable)) this.counts.invalid[reason] = (this.counts.invalid[reason] ?? 0) + n;
-    for (const id of confirmed) this.counts.duplicate += this.seen.confirm(id).length;
+    for (const id of confirmed) {
+      const sig = signed.get(id)!;
+      // Held copies under the signature that verified are duplicates; others are verified on their own.
+      for (const copy of this.seen.confirm(id, sig)) {
+        if (copySig(copy) === sig) this.counts.duplicate++;
+        else this.recheck(id, copy);
+      }
+    }
     this.options.onBatchWritten?.(result);
     return carried;
   }

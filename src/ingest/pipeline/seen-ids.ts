@@ -1,4 +1,4 @@
-import { IdPrefixSet } from './id-prefix-set.js';
+import { hex32, hex32Bytes, IdPrefixSet } from './id-prefix-set.js';
 
 /** Copies kept beside a pending one: a handful is enough to defeat a forged first copy. */
 const MAX_WAITING = 4;
@@ -53,6 +53,22 @@ export class SeenIds<T> {
     return this.confirmed.has(id);
   }
 
+  /**
+   * Whether `sig` is the signature `id` was confirmed with (its first 32 bits: a forger guessing
+   * blind matches one time in 2^32; one who knows the real signature could send the real event).
+   * False when `id` is not confirmed.
+   */
+  signedAs(id: string, sig: string): boolean {
+    const tag = this.confirmed.tagOf(id);
+    return tag !== undefined && sig.length === 128 && tag === hex32(sig, 0);
+  }
+
+  /** signedAs for a signature still in a frame's bytes, starting at `at` (no string made). */
+  signedAsIn(id: string, frame: Buffer, at: number): boolean {
+    const tag = this.confirmed.tagOf(id);
+    return tag !== undefined && tag === hex32Bytes(frame, at);
+  }
+
   /** The copies held beside the pending one of `id` (none when it is not pending). */
   waitingCopies(id: string): readonly T[] {
     return this.pending.get(id) ?? [];
@@ -63,11 +79,11 @@ export class SeenIds<T> {
     return this.pending.has(id);
   }
 
-  /** The pending copy verified (or is stored): its waiting copies are duplicates. */
-  confirm(id: string): T[] {
+  /** The pending copy verified (or is stored) with signature `sig`: returns its waiting copies. */
+  confirm(id: string, sig: string): T[] {
     const waiting = this.pending.get(id) ?? [];
     this.pending.delete(id);
-    this.confirmed.add(id);
+    this.confirmed.add(id, hex32(sig, 0));
     return waiting;
   }
 

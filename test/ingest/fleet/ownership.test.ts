@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { finalizeEvent } from 'nostr-tools/pure';
 import { openDatabase, query, type Database } from '../../../src/db/client.js';
 import { holes } from '../../../src/ranges.js';
 import { IngestDaemon } from '../../../src/ingest/fleet/daemon.js';
@@ -22,30 +21,14 @@ import { parseRelaySet, type RelaySet } from '../../../src/ingest/fleet/relay-se
 import { loadCoverage } from '../../../src/store/ingest-state.js';
 import { relayLockHolders } from '../../../src/store/locks.js';
 import { VerifyPool } from '../../../src/nostr/verify-pool.js';
-import type { NostrEvent } from '../../../src/nostr/types.js';
 import { createLogger } from '../../../src/log.js';
-import { secretKeys } from '../../fixtures/hand-built.js';
 import { ingestReport, startIngest, type DaemonProcess } from '../../helpers/daemon-process.js';
 import { adminUrl, createTestDatabase, engines, type TestDatabase } from '../../helpers/engines.js';
-import { testPipeline, waitFor } from '../../helpers/ingest.js';
+import { publishEach as publish, testPipeline, waitFor } from '../../helpers/ingest.js';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.js';
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 vi.setConfig({ testTimeout: 240_000 });
-
-let serial = 0;
-/** A current clawstr comment (live subscriptions only forward events their `since` matches). */
-function comment(tag: string): NostrEvent {
-  return finalizeEvent(
-    {
-      kind: 1111,
-      created_at: Math.floor(Date.now() / 1000),
-      tags: [['I', 'https://clawstr.com/c/own'], ['K', 'web'], ['i', 'https://clawstr.com/c/own'], ['k', 'web']],
-      content: `${tag} ${++serial}`,
-    },
-    secretKeys[serial % 2 ? 'alice' : 'bob'],
-  ) as NostrEvent;
-}
 
 const scopes = { comments: { filter: { kinds: [1111], '#K': ['web'] } } };
 
@@ -80,17 +63,6 @@ async function storedCount(database: Database): Promise<number> {
   return Number(row?.n);
 }
 
-/** Publishes `perRelay` fresh events to each relay; returns them all. */
-async function publishEach(relays: TestRelay[], perRelay: number, tag: string): Promise<NostrEvent[]> {
-  const all: NostrEvent[] = [];
-  for (const relay of relays) {
-    const events = Array.from({ length: perRelay }, () => comment(tag));
-    await relay.publish(events, { timeoutMs: 60_000 });
-    all.push(...events);
-  }
-  return all;
-}
-
 /** Every relay's coverage of the scope is one range reaching `at`. */
 async function coveredWithoutHole(database: Database, relays: TestRelay[], at: number): Promise<boolean> {
   for (const relay of relays) {
@@ -99,6 +71,8 @@ async function coveredWithoutHole(database: Database, relays: TestRelay[], at: n
   }
   return true;
 }
+
+const publishEach = (relays: TestRelay[], perRelay: number, tag: string) => publish(relays, perRelay, tag, 'own');
 
 const owned = (r: Running) => r.daemon.health().ownership.owned;
 

@@ -4,6 +4,8 @@ import { IdPrefixSet } from '../../../src/ingest/pipeline/id-prefix-set.js';
 import { SeenIds } from '../../../src/ingest/pipeline/seen-ids.js';
 
 const id = (n: number): string => createHash('sha256').update(`event ${n}`).digest('hex');
+/** A signature-shaped value (128 hex characters). */
+const sig = (n: number): string => createHash('sha512').update(`sig ${n}`).digest('hex');
 
 describe('IdPrefixSet', () => {
   it('remembers what was added and nothing else', () => {
@@ -48,13 +50,18 @@ describe('SeenIds', () => {
     expect(seen.admit(id(1), 'second')).toBe('waiting');
     // The first copy was forged: the waiting one is verified next.
     expect(seen.reject(id(1))).toBe('second');
-    expect(seen.confirm(id(1))).toEqual([]);
+    expect(seen.confirm(id(1), sig(1))).toEqual([]);
     expect(seen.admit(id(1), 'third')).toBe('known');
+    // The signature it verified with is remembered (its first 32 bits), and only that one.
+    expect(seen.signedAs(id(1), sig(1))).toBe(true);
+    expect(seen.signedAs(id(1), sig(9))).toBe(false);
+    expect(seen.signedAs(id(1), '')).toBe(false);
     for (const n of [2, 3, 4]) {
       seen.admit(id(n), 'x');
-      seen.confirm(id(n));
+      seen.confirm(id(n), sig(n));
     }
     expect(seen.isConfirmed(id(1))).toBe(false); // evicted: a later copy is checked against the store
-    expect([2, 3, 4].every((n) => seen.isConfirmed(id(n)))).toBe(true);
+    expect(seen.signedAs(id(1), sig(1))).toBe(false);
+    expect([2, 3, 4].every((n) => seen.isConfirmed(id(n)) && seen.signedAs(id(n), sig(n)))).toBe(true);
   });
 });
