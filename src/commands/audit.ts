@@ -15,12 +15,6 @@ import { loadRelayLearned } from '../store/ingest-state.js';
 import { parseTime } from './backfill.js';
 import { UsageError, type Command } from './command.js';
 
-/**
- * The largest frame the audit's connection accepts: strfry sends negentropy messages of up to
- * 500,000 bytes before hex, ~1 MB on the wire, above the default MAX_FRAME_BYTES (512 KiB).
- */
-export const AUDIT_NEG_FRAME_BYTES = 1_100_000;
-
 export const auditCommand: Command = {
   name: 'audit',
   summary: 'compare the cache with a relay over a time range (what each lacks)',
@@ -89,7 +83,9 @@ Options:
     const connection = new RelayConnection({
       url: relay,
       log: runtime.log.child({ relay }),
-      maxFrameBytes: Math.max(config.maxFrameBytes, AUDIT_NEG_FRAME_BYTES),
+      maxFrameBytes: config.maxFrameBytes,
+      // strfry's negentropy messages (~1 MB as hex) pass MAX_NEG_FRAME_BYTES, not MAX_FRAME_BYTES.
+      maxNegFrameBytes: config.maxNegFrameBytes,
       ...(authSigner ? { authSigner } : {}),
     });
     try {

@@ -78,6 +78,7 @@ Options:
           url: relay,
           log: runtime.log.child({ relay }),
           maxFrameBytes: config.maxFrameBytes,
+      maxNegFrameBytes: config.maxNegFrameBytes,
           ...(authSigner ? { authSigner } : {}),
         });
         connection.start();

@@ -133,6 +133,7 @@ export async function startIngest(runtime: Runtime): Promise<IngestService> {
       url,
       log: log.child({ relay: url }),
       maxFrameBytes: config.maxFrameBytes,
+      maxNegFrameBytes: config.maxNegFrameBytes,
       takeKnownCopies: true,
       ...(authSigner ? { authSigner } : {}),
     });
