@@ -56,7 +56,6 @@ const envSchema = z.object({
     .trim()
     .regex(/^(off|\d+[smhd]?\/\d+[smhd]?(,\d+[smhd]?\/\d+[smhd]?)*)$/, 'expected span/every pairs such as 1h/5m,1d/1h, or off')
     .default('1h/5m,1d/1h'),
-  NIP77_PROBE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(3),
   INGEST_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(60),
   INGEST_CLOCK_MARGIN_SECONDS: z.coerce.number().int().min(0).default(30),
   INGEST_INITIAL_LOOKBACK_SECONDS: z.coerce.number().int().min(0).default(3600),
@@ -120,8 +119,6 @@ export type Config = {
   maxNegFrameBytes: number;
   /** Late-arrival settle windows as written: span/every pairs (coverage/settle-window.ts), or off. */
   settleWindows: string;
-  /** How long a NEG-OPEN to a relay of unknown NIP-77 support is waited for (paging runs meanwhile). */
-  nip77ProbeTimeoutMs: number;
   ingestOverlapSeconds: number;
   ingestClockMarginSeconds: number;
   ingestInitialLookbackSeconds: number;
@@ -178,7 +175,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxFrameBytes: e.MAX_FRAME_BYTES,
     maxNegFrameBytes: e.MAX_NEG_FRAME_BYTES,
     settleWindows: e.SETTLE_WINDOWS,
-    nip77ProbeTimeoutMs: Math.round(e.NIP77_PROBE_TIMEOUT_SECONDS * 1000),
     ingestOverlapSeconds: e.INGEST_OVERLAP_SECONDS,
     ingestClockMarginSeconds: e.INGEST_CLOCK_MARGIN_SECONDS,
     ingestInitialLookbackSeconds: e.INGEST_INITIAL_LOOKBACK_SECONDS,

@@ -6,7 +6,9 @@ import { resolve } from 'node:path';
 import { decode } from 'nostr-tools/nip19';
 import { makeAuthEvent } from 'nostr-tools/nip42';
 import { finalizeEvent } from 'nostr-tools/pure';
+import { ConfigError } from '../config.js';
 import type { Runtime } from '../runtime.js';
+import { parseSettleWindows, type SettleWindow } from './coverage/settle-window.js';
 import type { NostrEvent } from '../nostr/types.js';
 import { BackfillJobs, type BackfillJob } from './coverage/backfill-jobs.js';
 import type { LearnedCapabilities } from './fleet/capabilities.js';
@@ -24,6 +26,8 @@ export interface IngestReport {
   scopes: ScopeHealth[];
   switches: SwitchRecord[];
   repairs: ReturnType<IngestDaemon['health']>['repairs'];
+  /** The last settle-window re-checks (late arrivals). */
+  settle: ReturnType<IngestDaemon['health']>['settle'];
   /** Which relays this daemon owns and which other daemons own (shared Postgres). */
   ownership: OwnershipReport;
   /** Per relay: what is known of its behaviour (relays.learned). */
@@ -81,6 +85,7 @@ export class IngestService {
       scopes: health.scopes,
       switches: health.switches,
       repairs: health.repairs,
+      settle: health.settle,
       ownership: health.ownership,
       learned: health.learned,
       queue: this.pipeline.depth,
@@ -116,6 +121,15 @@ export class IngestService {
   }
 }
 
+/** SETTLE_WINDOWS parsed; a bad one stops the start with a message naming the variable. */
+export function settleWindowsOf(spec: string): SettleWindow[] {
+  try {
+    return parseSettleWindows(spec);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: SETTLE_WINDOWS: ${(error as Error).message}`);
+  }
+}
+
 /** The NIP-42 signer for the configured daemon key, or null (never authenticate). */
 export function authSignerFor(secretKey: string | undefined): AuthSigner | undefined {
   if (!secretKey) return undefined;
@@ -128,6 +142,7 @@ export async function startIngest(runtime: Runtime): Promise<IngestService> {
   const relaySet = loadRelaySet(resolve(config.relaysFile));
   const pipeline = await runtime.pipeline();
   const authSigner = authSignerFor(config.nostrSecretKey);
+  const settleWindows = settleWindowsOf(config.settleWindows);
   const connect = (url: string) =>
     new RelayConnection({
       url,
@@ -148,6 +163,7 @@ export async function startIngest(runtime: Runtime): Promise<IngestService> {
     fallbackAfterMs: config.fallbackAfterSeconds * 1000,
     handBackAfterMs: config.handBackAfterSeconds * 1000,
     ownershipIntervalMs: config.ingestOwnershipIntervalSeconds * 1000,
+    settleWindows,
     openLockSession: () => runtime.database.session(),
     connect,
   });

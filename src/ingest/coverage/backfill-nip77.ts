@@ -55,13 +55,17 @@ export interface Negentropy {
   report: NegentropyReport;
 }
 
+/** `supported_nips` of a NIP-11 document; null when there is no document. */
+export function supportedNipsOf(document: unknown): ReadonlyArray<number | string> | null {
+  if (document === null || typeof document !== 'object') return null;
+  const nips = (document as { supported_nips?: unknown }).supported_nips;
+  return Array.isArray(nips) ? nips.filter((n): n is number | string => typeof n === 'number' || typeof n === 'string') : [];
+}
+
 /** The relay's NIP-11 `supported_nips`: given, stored, or fetched now; null when it has no document. */
 async function supportedNips(target: BackfillTarget, options: BackfillOptions, stored: unknown, timeoutMs: number): Promise<ReadonlyArray<number | string> | null> {
   if (options.supportedNips !== undefined) return options.supportedNips;
-  const document = (stored ?? (await fetchRelayInformation(target.relay, timeoutMs))) as { supported_nips?: unknown } | null;
-  const nips = document?.supported_nips;
-  if (document === null || typeof document !== 'object') return null;
-  return Array.isArray(nips) ? nips.filter((n): n is number | string => typeof n === 'number' || typeof n === 'string') : [];
+  return supportedNipsOf(stored ?? (await fetchRelayInformation(target.relay, timeoutMs)));
 }
 
 /** How this run uses NIP-77 with the relay (nip77-plan.ts); null when the caller turned it off. */
