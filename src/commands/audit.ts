@@ -1,17 +1,12 @@
 import { resolve } from 'node:path';
 import type { Filter } from 'nostr-tools/filter';
-import { auditScope } from '../ingest/audit/audit.js';
+import { auditScope, auditSettings } from '../ingest/audit/audit.js';
 import { auditExitCode, formatAudit, type ScopeAudit } from '../ingest/audit/diff.js';
-import { parseLearned } from '../ingest/fleet/capabilities.js';
-import { catchUpLimit } from '../ingest/coverage/answer-cap.js';
-import { nip77Knowledge } from '../ingest/coverage/negentropy.js';
-import { fetchRelayInformation, limitsOf } from '../ingest/fleet/nip11.js';
 import { RelayConnection } from '../ingest/relay/connection.js';
 import { loadRelaySet, normalizeRelayUrl } from '../ingest/fleet/relay-set.js';
 import { authSignerFor } from '../ingest/service.js';
 import { Progress } from '../progress.js';
 import { openRuntime } from '../runtime.js';
-import { loadRelayLearned } from '../store/ingest-state.js';
 import { parseTime } from './backfill.js';
 import { UsageError, type Command } from './command.js';
 
@@ -89,12 +84,7 @@ Options:
       ...(authSigner ? { authSigner } : {}),
     });
     try {
-      const [info, stored] = await Promise.all([fetchRelayInformation(relay), loadRelayLearned(runtime.database.db, relay)]);
-      const limits = limitsOf(info);
-      const learned = parseLearned(stored?.learned ?? {});
-      const knowledge = nip77Knowledge(stored?.learned);
-      const nip77 = limits.supportsNip77 || knowledge?.supported === true ? true : knowledge?.supported === false ? false : null;
-      const pageSize = limit ?? catchUpLimit({ learnedPageSize: learned.pageSize ?? null, maxLimit: limits.maxLimit ?? learned.maxLimit ?? null }, 500);
+      const { nip77, pageSize } = await auditSettings(runtime.database.db, relay, limit);
       connection.start();
       for (const name of scopeNames) {
         const progress = new Progress(`audit ${relay} ${name}`, runtime.log);
