@@ -6,8 +6,9 @@
  *   - baseline: SETTLE_WINDOWS=off;
  *   - short: the last hour re-checked every --every seconds (1h/<every>s);
  *   - long: the last day re-checked every 2 × --every seconds (1d/<2·every>s).
- * Each schedule is scaled up so that an idle minute holds several passes; the re-checks done are
- * counted from /health/ingest, so the CPU of one pass is (schedule − baseline) / passes, and the
+ * Each schedule is scaled up so that an idle minute holds several passes. The CPU of one pass is
+ * taken as (schedule − baseline) CPU / (idle seconds / period): a period's whole window, whatever
+ * the number of re-check records it took (an upper bound when passes ran more often), and the
  * default schedule (1h/5m,1d/1h: 12 short passes and one long pass an hour) costs
  * 12 × short + 1 × long CPU seconds per hour. With NIP-77 and without (paging).
  *
@@ -111,15 +112,15 @@ for (const nip77 of [true, false]) {
   const long = await measure(nip77, `1d/${2 * EVERY_S}s`);
   process.stderr.write(`${JSON.stringify({ nip77, base, short, long })}\n`);
   const rate = (m: Measure) => m.cpuSeconds / m.wallSeconds;
-  const perPass = (m: Measure) => (m.passes === 0 ? 0 : ((rate(m) - rate(base)) * m.wallSeconds) / m.passes);
-  const perHour = 12 * perPass(short) + 1 * perPass(long);
+  const perPass = (m: Measure, every: number) => ((rate(m) - rate(base)) * m.wallSeconds) / (m.wallSeconds / every);
+  const perHour = 12 * perPass(short, EVERY_S) + 1 * perPass(long, 2 * EVERY_S);
   const cell = (m: Measure) => `${((rate(m)) * 100).toFixed(2)}% (${m.passes} re-checks, ${m.fetched} events fetched)`;
   rows.push(
-    `| ${nip77 ? 'with NIP-77' : 'paging'} | ${(rate(base) * 100).toFixed(2)}% | ${cell(short)} | ${cell(long)} | ${perPass(short).toFixed(3)} s | ${perPass(long).toFixed(3)} s | ${perHour.toFixed(2)} s = ${((perHour / 3600) * 100).toFixed(3)}% |`,
+    `| ${nip77 ? 'with NIP-77' : 'paging'} | ${(rate(base) * 100).toFixed(2)}% | ${cell(short)} | ${cell(long)} | ${perPass(short, EVERY_S).toFixed(3)} s | ${perPass(long, 2 * EVERY_S).toFixed(3)} s | ${perHour.toFixed(2)} s = ${((perHour / 3600) * 100).toFixed(3)}% |`,
   );
 }
 const body = [
-  `Settle window on an idle, complete cache: a daemon process (Postgres) follows ${EVENTS.toLocaleString('en-US')} posts spread over the last day on a test relay; CPU of the process (utime + stime) over ${IDLE_S} s idle, as % of one core, with the settle window off (baseline) and on scaled schedules (last hour every ${EVERY_S} s; last day every ${2 * EVERY_S} s), each measured in the same run. Per pass = (schedule − baseline) CPU / re-checks; the default \`1h/5m,1d/1h\` runs 12 short passes and 1 long pass an hour. Load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (2 cores shared). \`npx tsx bench/settle-cost.ts\`, ${new Date().toISOString().slice(0, 10)}, at ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()}.`,
+  `Settle window on an idle, complete cache: a daemon process (Postgres) follows ${EVENTS.toLocaleString('en-US')} posts spread over the last day on a test relay; CPU of the process (utime + stime) over ${IDLE_S} s idle, as % of one core, with the settle window off (baseline) and on scaled schedules (last hour every ${EVERY_S} s; last day every ${2 * EVERY_S} s), each measured in the same run. Per pass = (schedule − baseline) CPU / periods elapsed (an upper bound); the default \`1h/5m,1d/1h\` runs 12 short passes and 1 long pass an hour. Load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (2 cores shared). \`npx tsx bench/settle-cost.ts\`, ${new Date().toISOString().slice(0, 10)}, at ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()}.`,
   '',
   '| relay | idle CPU, settle off | last hour re-checked every ' + EVERY_S + ' s | last day re-checked every ' + 2 * EVERY_S + ' s | CPU per short pass | CPU per long pass | default schedule, CPU per hour (% of one core) |',
   '|---|---|---|---|---|---|---|',
