@@ -48,6 +48,14 @@ const envSchema = z.object({
     .regex(/^([0-9a-f]{64}|nsec1[02-9ac-hj-np-z]+)$/, 'must be 64 lowercase hex characters or an nsec')
     .optional(),
   MAX_FRAME_BYTES: z.coerce.number().int().min(1024).default(524_288),
+  // NEG-MSG frames of an open NIP-77 session: strfry's 500,000-byte messages are ~1 MB as hex.
+  MAX_NEG_FRAME_BYTES: z.coerce.number().int().min(1024).default(1_100_000),
+  // span/every pairs (ingest/coverage/settle-window.ts parses them; every < span is checked there).
+  SETTLE_WINDOWS: z
+    .string()
+    .trim()
+    .regex(/^(off|\d+[smhd]?\/\d+[smhd]?(,\d+[smhd]?\/\d+[smhd]?)*)$/, 'expected span/every pairs such as 1h/5m,1d/1h, or off')
+    .default('1h/5m,1d/1h'),
   INGEST_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(60),
   INGEST_CLOCK_MARGIN_SECONDS: z.coerce.number().int().min(0).default(30),
   INGEST_INITIAL_LOOKBACK_SECONDS: z.coerce.number().int().min(0).default(3600),
@@ -110,6 +118,10 @@ export type Config = {
   /** Daemon key for NIP-42 AUTH (hex or nsec); absent: never authenticates. */
   nostrSecretKey: string | undefined;
   maxFrameBytes: number;
+  /** Largest NEG-MSG frame accepted while a NIP-77 session is open. */
+  maxNegFrameBytes: number;
+  /** Late-arrival settle windows as written: span/every pairs (coverage/settle-window.ts), or off. */
+  settleWindows: string;
   ingestOverlapSeconds: number;
   ingestClockMarginSeconds: number;
   ingestInitialLookbackSeconds: number;
@@ -175,6 +187,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     relaysFile: e.RELAYS_FILE,
     nostrSecretKey: e.NOSTR_SECRET_KEY,
     maxFrameBytes: e.MAX_FRAME_BYTES,
+    maxNegFrameBytes: e.MAX_NEG_FRAME_BYTES,
+    settleWindows: e.SETTLE_WINDOWS,
     ingestOverlapSeconds: e.INGEST_OVERLAP_SECONDS,
     ingestClockMarginSeconds: e.INGEST_CLOCK_MARGIN_SECONDS,
     ingestInitialLookbackSeconds: e.INGEST_INITIAL_LOOKBACK_SECONDS,

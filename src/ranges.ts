@@ -57,3 +57,38 @@ export function uncovered(ranges: readonly Range[], wanted: Range): Range[] {
   if (cursor <= wanted.until) out.push({ since: cursor, until: wanted.until });
   return out;
 }
+
+/** A covered piece of [since, until] and when it was (last) proven, in unix seconds. */
+export interface ProvenRange {
+  since: number;
+  until: number;
+  provenAt: number;
+}
+
+/**
+ * Records that [since, until] was proven at `at`: pieces it overlaps take that time there, pieces
+ * outside it keep theirs. Touching pieces proven within `granularitySeconds` of each other are
+ * joined, keeping the older time (a re-check then covers both), so the list stays short.
+ */
+export function recordProof(pieces: readonly ProvenRange[], proven: { since: number; until: number }, at: number, granularitySeconds = 60): ProvenRange[] {
+  const out: ProvenRange[] = [];
+  for (const p of pieces) {
+    if (p.until < proven.since || p.since > proven.until) {
+      out.push({ ...p });
+      continue;
+    }
+    if (p.since < proven.since) out.push({ since: p.since, until: proven.since - 1, provenAt: p.provenAt });
+    if (p.until > proven.until) out.push({ since: proven.until + 1, until: p.until, provenAt: p.provenAt });
+  }
+  out.push({ since: proven.since, until: proven.until, provenAt: at });
+  out.sort((a, b) => a.since - b.since);
+  const joined: ProvenRange[] = [];
+  for (const p of out) {
+    const last = joined[joined.length - 1];
+    if (last && p.since <= last.until + 1 && Math.abs(p.provenAt - last.provenAt) <= granularitySeconds) {
+      last.until = Math.max(last.until, p.until);
+      last.provenAt = Math.min(last.provenAt, p.provenAt);
+    } else joined.push({ ...p });
+  }
+  return joined;
+}

@@ -62,9 +62,27 @@ export interface BackfillResultView extends BackfillProgressView {
   learned: Record<string, unknown>;
 }
 
+/** One (relay, scope) of an audit job: what the cache lacks and what the relay lacks. */
+export interface AuditView {
+  relay: string;
+  scope: string;
+  since: number;
+  until: number;
+  method: 'nip77' | 'paging';
+  fallback: string | null;
+  relayCount: number;
+  cacheCount: number;
+  missingInCache: Array<{ id: string; createdAt: number }>;
+  missingOnRelay: Array<{ id: string; createdAt: number }>;
+  invalid: number;
+  incompleteSeconds: number[];
+}
+
 /** A backfill job as the API shows it. */
 export interface BackfillJobView {
   id: string;
+  kind: 'backfill' | 'audit';
+  recheck: boolean;
   status: 'queued' | 'running' | 'done' | 'failed';
   since: number;
   until: number;
@@ -75,13 +93,22 @@ export interface BackfillJobView {
   finishedAt: string | null;
   current: BackfillProgressView | null;
   results: BackfillResultView[];
+  audits: AuditView[];
   error: string | null;
 }
 
 /** What the API needs of backfill jobs (implemented by ingest/coverage/backfill-jobs.ts). */
 export interface BackfillJobsApi {
   /** Throws with a message starting "<field>: " when the spec is invalid. */
-  start(spec: { since: number; until?: number | undefined; relays?: string[] | undefined; scopes?: string[] | undefined; limit?: number | undefined }): BackfillJobView;
+  start(spec: {
+    since: number;
+    until?: number | undefined;
+    relays?: string[] | undefined;
+    scopes?: string[] | undefined;
+    limit?: number | undefined;
+    recheck?: boolean | undefined;
+    audit?: boolean | undefined;
+  }): BackfillJobView;
   get(id: string): BackfillJobView | undefined;
 }
 

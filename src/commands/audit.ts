@@ -1,25 +1,14 @@
 import { resolve } from 'node:path';
 import type { Filter } from 'nostr-tools/filter';
-import { auditScope } from '../ingest/audit/audit.js';
+import { auditScope, auditSettings } from '../ingest/audit/audit.js';
 import { auditExitCode, formatAudit, type ScopeAudit } from '../ingest/audit/diff.js';
-import { parseLearned } from '../ingest/fleet/capabilities.js';
-import { catchUpLimit } from '../ingest/coverage/answer-cap.js';
-import { nip77Knowledge } from '../ingest/coverage/negentropy.js';
-import { fetchRelayInformation, limitsOf } from '../ingest/fleet/nip11.js';
 import { RelayConnection } from '../ingest/relay/connection.js';
 import { loadRelaySet, normalizeRelayUrl } from '../ingest/fleet/relay-set.js';
 import { authSignerFor } from '../ingest/service.js';
 import { Progress } from '../progress.js';
 import { openRuntime } from '../runtime.js';
-import { loadRelayLearned } from '../store/ingest-state.js';
 import { parseTime } from './backfill.js';
 import { UsageError, type Command } from './command.js';
-
-/**
- * The largest frame the audit's connection accepts: strfry sends negentropy messages of up to
- * 500,000 bytes before hex, ~1 MB on the wire, above the default MAX_FRAME_BYTES (512 KiB).
- */
-export const AUDIT_NEG_FRAME_BYTES = 1_100_000;
 
 export const auditCommand: Command = {
   name: 'audit',
@@ -89,16 +78,13 @@ Options:
     const connection = new RelayConnection({
       url: relay,
       log: runtime.log.child({ relay }),
-      maxFrameBytes: Math.max(config.maxFrameBytes, AUDIT_NEG_FRAME_BYTES),
+      maxFrameBytes: config.maxFrameBytes,
+      // strfry's negentropy messages (~1 MB as hex) pass MAX_NEG_FRAME_BYTES, not MAX_FRAME_BYTES.
+      maxNegFrameBytes: config.maxNegFrameBytes,
       ...(authSigner ? { authSigner } : {}),
     });
     try {
-      const [info, stored] = await Promise.all([fetchRelayInformation(relay), loadRelayLearned(runtime.database.db, relay)]);
-      const limits = limitsOf(info);
-      const learned = parseLearned(stored?.learned ?? {});
-      const knowledge = nip77Knowledge(stored?.learned);
-      const nip77 = limits.supportsNip77 || knowledge?.supported === true ? true : knowledge?.supported === false ? false : null;
-      const pageSize = limit ?? catchUpLimit({ learnedPageSize: learned.pageSize ?? null, maxLimit: limits.maxLimit ?? learned.maxLimit ?? null }, 500);
+      const { nip77, pageSize } = await auditSettings(runtime.database.db, relay, limit);
       connection.start();
       for (const name of scopeNames) {
         const progress = new Progress(`audit ${relay} ${name}`, runtime.log);

@@ -20,13 +20,15 @@ export function parseTime(value: string, name: string): number {
 export const backfillCommand: Command = {
   name: 'backfill',
   summary: 'fetch history from relays for a time range (resumable)',
-  help: `Usage: nostr-cache backfill --since <date|unix> [--until <date|unix>] [--relay <url>]... [--scope <name>]...
+  help: `Usage: nostr-cache backfill --since <date|unix> [--until <date|unix>] [--relay <url>]... [--scope <name>]... [--recheck]
 
 Pages each relay backwards with \`until\` over [since, until] for each scope of
 RELAYS_FILE (default: every primary relay and every scope without batched keys),
 through the same verification and store as live ingest. Covered ranges are
 recorded as pages commit, so an interrupted backfill resumes where it stopped;
-ranges already covered are skipped. Progress (rate, ETA) goes to stderr, a
+ranges already covered are skipped (--recheck ignores coverage and compares the
+whole range again: NIP-77 where the relay supports it, paging otherwise, for events
+that reached the relay after the range was covered). Progress (rate, ETA) goes to stderr, a
 summary per relay and scope to stdout. When events were stored, ANALYZE then
 refreshes the planner's statistics.
 
@@ -44,6 +46,7 @@ Options:
   --relay    relay URL (repeatable; default: the primaries)
   --scope    scope name (repeatable; default: all non-batched scopes)
   --limit    events per page (default 500; lowered to what the relay is known to serve)
+  --recheck  ignore coverage: reconcile or page the whole range again (late arrivals)
   --json     print the summary as JSON`,
   options: {
     since: { type: 'string' },
@@ -51,6 +54,7 @@ Options:
     relay: { type: 'string', multiple: true },
     scope: { type: 'string', multiple: true },
     limit: { type: 'string' },
+    recheck: { type: 'boolean' },
     json: { type: 'boolean' },
   },
   async run({ config, values }) {
@@ -78,6 +82,7 @@ Options:
           url: relay,
           log: runtime.log.child({ relay }),
           maxFrameBytes: config.maxFrameBytes,
+      maxNegFrameBytes: config.maxNegFrameBytes,
           ...(authSigner ? { authSigner } : {}),
         });
         connection.start();
@@ -93,6 +98,7 @@ Options:
                 since,
                 until,
                 pageLimit: limit,
+                recheck: values.recheck === true,
                 onProgress: (p) => progress.update({ done: until - p.cursor, total: until - since, unit: 'seconds of history' }, { events: p.events, pages: p.pages }),
               },
             );

@@ -6,7 +6,9 @@ import { resolve } from 'node:path';
 import { decode } from 'nostr-tools/nip19';
 import { makeAuthEvent } from 'nostr-tools/nip42';
 import { finalizeEvent } from 'nostr-tools/pure';
+import { ConfigError } from '../config.js';
 import type { Runtime } from '../runtime.js';
+import { parseSettleWindows, type SettleWindow } from './coverage/settle-window.js';
 import type { NostrEvent } from '../nostr/types.js';
 import { BackfillJobs, type BackfillJob } from './coverage/backfill-jobs.js';
 import type { LearnedCapabilities } from './fleet/capabilities.js';
@@ -25,6 +27,8 @@ export interface IngestReport {
   scopes: ScopeHealth[];
   switches: SwitchRecord[];
   repairs: ReturnType<IngestDaemon['health']>['repairs'];
+  /** The last settle-window re-checks (late arrivals). */
+  settle: ReturnType<IngestDaemon['health']>['settle'];
   /** Which relays this daemon owns and which other daemons own (shared Postgres). */
   ownership: OwnershipReport;
   /** Per relay: what is known of its behaviour (relays.learned). */
@@ -82,6 +86,7 @@ export class IngestService {
       scopes: health.scopes,
       switches: health.switches,
       repairs: health.repairs,
+      settle: health.settle,
       ownership: health.ownership,
       learned: health.learned,
       queue: this.pipeline.depth,
@@ -123,6 +128,15 @@ export class IngestService {
   }
 }
 
+/** SETTLE_WINDOWS parsed; a bad one stops the start with a message naming the variable. */
+export function settleWindowsOf(spec: string): SettleWindow[] {
+  try {
+    return parseSettleWindows(spec);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: SETTLE_WINDOWS: ${(error as Error).message}`);
+  }
+}
+
 /** The NIP-42 signer for the configured daemon key, or null (never authenticate). */
 export function authSignerFor(secretKey: string | undefined): AuthSigner | undefined {
   if (!secretKey) return undefined;
@@ -135,11 +149,13 @@ export async function startIngest(runtime: Runtime): Promise<IngestService> {
   const relaySet = loadRelaySet(resolve(config.relaysFile));
   const pipeline = await runtime.pipeline();
   const authSigner = authSignerFor(config.nostrSecretKey);
+  const settleWindows = settleWindowsOf(config.settleWindows);
   const connect = (url: string) =>
     new RelayConnection({
       url,
       log: log.child({ relay: url }),
       maxFrameBytes: config.maxFrameBytes,
+      maxNegFrameBytes: config.maxNegFrameBytes,
       takeKnownCopies: true,
       ...(authSigner ? { authSigner } : {}),
     });
@@ -157,6 +173,7 @@ export async function startIngest(runtime: Runtime): Promise<IngestService> {
     repairConcurrency: config.ingestRepairConcurrency,
     // One process on PGlite: nobody to take over from, so no lease.
     leaseSeconds: runtime.database.driver === 'postgres' ? config.ingestLeaseSeconds : 0,
+    settleWindows,
     openLockSession: () => runtime.database.session(),
     connect,
   });

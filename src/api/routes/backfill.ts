@@ -22,9 +22,28 @@ const unixOrDate = z
   .openapi({ description: 'unix seconds or an ISO 8601 date', example: '2026-11-01' });
 
 const Progress = z.object({ relay: z.string(), scope: z.string(), cursor: z.number(), since: z.number(), until: z.number(), pages: z.number(), events: z.number() });
+const Key = z.object({ id: z.string(), createdAt: z.number() });
+const Audit = z
+  .object({
+    relay: z.string(),
+    scope: z.string(),
+    since: z.number(),
+    until: z.number(),
+    method: z.enum(['nip77', 'paging']),
+    fallback: z.string().nullable(),
+    relayCount: z.number(),
+    cacheCount: z.number(),
+    missingInCache: z.array(Key).openapi({ description: 'on the relay, not in the cache (newest first)' }),
+    missingOnRelay: z.array(Key).openapi({ description: 'in the cache, not on the relay (newest first)' }),
+    invalid: z.number().openapi({ description: 'events the relay listed whose id is not their hash' }),
+    incompleteSeconds: z.array(z.number()),
+  })
+  .openapi('BackfillAudit');
 const Job = z
   .object({
     id: z.string(),
+    kind: z.enum(['backfill', 'audit']).openapi({ description: 'audit: compare only (nothing fetched), results in `audits`' }),
+    recheck: z.boolean().openapi({ description: 'coverage ignored: the whole range reconciled or paged again' }),
     status: z.enum(['queued', 'running', 'done', 'failed']),
     since: z.number(),
     until: z.number(),
@@ -45,6 +64,7 @@ const Job = z
         learned: z.record(z.string(), z.unknown()).openapi({ description: 'what this run learned about the relay (stored in relays.learned)' }),
       }),
     ),
+    audits: z.array(Audit),
     error: z.string().nullable(),
   })
   .openapi('BackfillJob');
@@ -57,6 +77,8 @@ function ingestOf(deps: AppDependencies) {
 function shape(job: ReturnType<NonNullable<AppDependencies['backfill']>['start']>) {
   return {
     id: job.id,
+    kind: job.kind,
+    recheck: job.recheck,
     status: job.status,
     since: job.since,
     until: job.until,
@@ -67,6 +89,7 @@ function shape(job: ReturnType<NonNullable<AppDependencies['backfill']>['start']
     finished_at: job.finishedAt,
     current: job.current,
     results: job.results,
+    audits: job.audits,
     error: job.error,
   };
 }
@@ -83,7 +106,9 @@ export function backfillRoutes(router: ApiApp, deps: AppDependencies): void {
       description:
         'Pages the given relays (default: the primaries) backwards over [since, until] for the given scopes (default: all ' +
         'without batched keys). Jobs run one at a time; ranges already covered are skipped, so starting the same job ' +
-        'again resumes it.',
+        'again resumes it. `recheck: true` ignores coverage (late arrivals: NIP-77 where the relay supports it, paging ' +
+        'otherwise). `audit: true` only compares the cache with each relay, as `nostr-cache audit` does: per scope, the ' +
+        'events the relay has that the cache lacks and the reverse, in `audits`; nothing is fetched.',
       body: z
         .object({
           since: unixOrDate,
@@ -91,6 +116,8 @@ export function backfillRoutes(router: ApiApp, deps: AppDependencies): void {
           relays: z.array(z.string().url()).min(1).max(50).optional(),
           scopes: z.array(z.string().min(1)).min(1).max(50).optional(),
           limit: z.number().int().min(1).max(5000).optional(),
+          recheck: z.boolean().optional(),
+          audit: z.boolean().optional(),
         })
         .strict(),
       status: 201,

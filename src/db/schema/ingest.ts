@@ -36,6 +36,24 @@ export const coverageRanges = pgTable(
 );
 
 /**
+ * When each piece of a (relay, scope)'s coverage was last proven by backfill, hole repair or a
+ * settle-window re-check (unix seconds), written in the transaction that records the coverage.
+ * Coverage without a row here was proven live, as it happened: the settle window takes its own
+ * start as its proof time (a lower bound). Touching pieces proven within a minute are joined.
+ */
+export const coverageProofs = pgTable(
+  'coverage_proofs',
+  {
+    relay: text('relay').notNull(),
+    scope: text('scope').notNull(),
+    since: bigint('since', { mode: 'number' }).notNull(),
+    until: bigint('until', { mode: 'number' }).notNull(),
+    provenAt: bigint('proven_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.relay, t.scope, t.since] })],
+);
+
+/**
  * The earliest second a (relay, scope) is wanted covered from while that start is not proven: a
  * live answer the relay may have capped proves only its newer part. The stretch from here to the
  * first covered range is repaired like a hole, also after a restart; the row goes once it is covered.

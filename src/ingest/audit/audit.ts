@@ -7,7 +7,12 @@
  */
 import type { Filter } from 'nostr-tools/filter';
 import type { Queryable } from '../../db/client.js';
+import { loadRelayLearned } from '../../store/ingest-state.js';
 import { localEventKeys } from '../../store/local-events.js';
+import { catchUpLimit } from '../coverage/answer-cap.js';
+import { nip77Knowledge } from '../coverage/negentropy.js';
+import { parseLearned } from '../fleet/capabilities.js';
+import { fetchRelayInformation, limitsOf } from '../fleet/nip11.js';
 import type { RelayConnection } from '../relay/connection.js';
 import { diffKeys, type EventKey, type ScopeAudit } from './diff.js';
 import { fetchKeysByIds, pageRelayKeys, reconcileRelayKeys } from './relay-keys.js';
@@ -36,6 +41,20 @@ export interface AuditOptions {
   /** Negentropy messages we send, bytes before hex. */
   frameSizeLimit?: number;
   onProgress?: (p: { phase: 'nip77' | 'paging' | 'fetching'; cursor: number | null; listed: number }) => void;
+}
+
+/**
+ * What an audit of `relay` goes by: NIP-77 support (NIP-11 lists 77, or it reconciled with us;
+ * false when it refused) and the page size (asked, else learned, NIP-11 max_limit, or 500).
+ */
+export async function auditSettings(db: Queryable, relay: string, limit: number | null): Promise<{ nip77: boolean | null; pageSize: number }> {
+  const [info, stored] = await Promise.all([fetchRelayInformation(relay), loadRelayLearned(db, relay)]);
+  const limits = limitsOf(info);
+  const learned = parseLearned(stored?.learned ?? {});
+  const knowledge = nip77Knowledge(stored?.learned);
+  const nip77 = limits.supportsNip77 || knowledge?.supported === true ? true : knowledge?.supported === false ? false : null;
+  const pageSize = limit ?? catchUpLimit({ learnedPageSize: learned.pageSize ?? null, maxLimit: limits.maxLimit ?? learned.maxLimit ?? null }, 500);
+  return { nip77, pageSize };
 }
 
 export class AuditTooLargeError extends Error {

@@ -2,12 +2,16 @@
  * Backfill jobs started over the API (POST /v1/backfill): queued and run one at a time inside the
  * ingest process, through its pipeline and its relay connections, with progress visible in
  * GET /v1/backfill/:id and /health/ingest. Jobs live in memory: the coverage they record is what
- * persists, so a job cut short by a restart is resumed by starting it again.
+ * persists, so a job cut short by a restart is resumed by starting it again. `recheck` ignores
+ * coverage (late arrivals); `audit` only compares the cache with each relay (audit/audit.ts, as
+ * `nostr-cache audit` does) and fetches nothing.
  */
 import { randomUUID } from 'node:crypto';
 import type { Filter } from 'nostr-tools/filter';
 import type { AppDatabase } from '../../db/client.js';
 import type { Logger } from '../../log.js';
+import { auditScope, auditSettings } from '../audit/audit.js';
+import type { ScopeAudit } from '../audit/diff.js';
 import { systemClock, unixSeconds, type Clock } from '../clock.js';
 import { normalizeRelayUrl, type RelaySet } from '../fleet/relay-set.js';
 import type { IngestPipeline } from '../pipeline/pipeline.js';
@@ -20,10 +24,16 @@ export interface BackfillJobSpec {
   relays?: string[];
   scopes?: string[];
   limit?: number;
+  /** Ignore coverage: reconcile or page the whole range again. */
+  recheck?: boolean;
+  /** Compare only (what each side lacks); nothing is fetched. */
+  audit?: boolean;
 }
 
 export interface BackfillJob {
   id: string;
+  kind: 'backfill' | 'audit';
+  recheck: boolean;
   status: 'queued' | 'running' | 'done' | 'failed';
   since: number;
   until: number;
@@ -34,6 +44,8 @@ export interface BackfillJob {
   finishedAt: string | null;
   current: BackfillProgress | null;
   results: BackfillResult[];
+  /** Of an audit job: per (relay, scope), what the cache lacks and the reverse. */
+  audits: ScopeAudit[];
   error: string | null;
 }
 
@@ -65,6 +77,7 @@ export class BackfillJobs {
     const now = unixSeconds(this.o.now ?? systemClock);
     const until = spec.until ?? now;
     if (until < spec.since) throw new BackfillSpecError('until: before since');
+    if (spec.audit && spec.recheck) throw new BackfillSpecError('recheck: an audit fetches nothing, so it has nothing to recheck');
     const relays = (spec.relays ?? this.o.relaySet.primaries).map((url, i) => {
       try {
         return normalizeRelayUrl(url);
@@ -80,6 +93,8 @@ export class BackfillJobs {
     });
     const job: BackfillJob = {
       id: randomUUID(),
+      kind: spec.audit ? 'audit' : 'backfill',
+      recheck: spec.recheck === true,
       status: 'queued',
       since: spec.since,
       until,
@@ -90,11 +105,12 @@ export class BackfillJobs {
       finishedAt: null,
       current: null,
       results: [],
+      audits: [],
       error: null,
     };
     this.jobs.set(job.id, job);
     this.prune();
-    this.queue = this.queue.then(() => this.run(job, spec.limit ?? 500));
+    this.queue = this.queue.then(() => this.run(job, spec.limit ?? null));
     return job;
   }
 
@@ -106,7 +122,7 @@ export class BackfillJobs {
     return [...this.jobs.values()];
   }
 
-  private async run(job: BackfillJob, limit: number): Promise<void> {
+  private async run(job: BackfillJob, limit: number | null): Promise<void> {
     job.status = 'running';
     job.startedAt = new Date((this.o.now ?? systemClock)()).toISOString();
     this.o.log.info({ job: job.id, since: job.since, until: job.until, relays: job.relays, scopes: job.scopes }, 'backfill job started');
@@ -115,6 +131,10 @@ export class BackfillJobs {
         const { connection, release } = this.o.connect(relay);
         try {
           for (const scope of job.scopes) {
+            if (job.kind === 'audit') {
+              job.audits.push(await this.audit(job, connection, relay, scope, limit));
+              continue;
+            }
             job.results.push(
               await backfill(
                 { connection, relay, scope, filter: this.o.relaySet.scopes[scope]!.filter as Filter },
@@ -124,7 +144,8 @@ export class BackfillJobs {
                   log: this.o.log,
                   since: job.since,
                   until: job.until,
-                  pageLimit: limit,
+                  pageLimit: limit ?? 500,
+                  recheck: job.recheck,
                   onProgress: (p) => (job.current = p),
                   now: this.o.now ?? systemClock,
                 },
@@ -144,6 +165,24 @@ export class BackfillJobs {
       job.current = null;
       job.finishedAt = new Date((this.o.now ?? systemClock)()).toISOString();
     }
+  }
+
+  private async audit(job: BackfillJob, connection: RelayConnection, relay: string, scope: string, limit: number | null): Promise<ScopeAudit> {
+    const { nip77, pageSize } = await auditSettings(this.o.db, relay, limit);
+    job.current = { relay, scope, cursor: job.until, since: job.since, until: job.until, pages: 0, events: 0 };
+    return auditScope(
+      { connection, relay, scope, filter: this.o.relaySet.scopes[scope]!.filter as Filter },
+      {
+        db: this.o.db,
+        since: job.since,
+        until: job.until,
+        method: 'auto',
+        nip77,
+        pageSize,
+        timeoutMs: 15_000,
+        onProgress: (p) => (job.current = { relay, scope, cursor: p.cursor ?? job.until, since: job.since, until: job.until, pages: 0, events: p.listed }),
+      },
+    );
   }
 
   private prune(): void {

@@ -32,6 +32,10 @@ export interface ReconcileOptions {
   id: string;
   /** Wait for each relay answer. */
   timeoutMs: number;
+  /** Wait for the first answer (to NEG-OPEN), when shorter: a probe of a relay of unknown support. */
+  firstAnswerTimeoutMs?: number;
+  /** Called once, at the relay's first decodable NEG-MSG: it supports NIP-77. */
+  onSupported?: () => void;
   /** More missing ids than this ends the session (memory bound): the caller pages instead. */
   maxNeed: number;
   /**
@@ -84,7 +88,8 @@ export async function reconcileWithRelay(
     const verdict = (reason: string): ReconcileOutcome => (proven ? { kind: 'failed', reason } : { kind: 'unsupported', reason });
     const arm = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => finish(verdict(`no answer within ${options.timeoutMs} ms`), true), options.timeoutMs);
+      const ms = proven ? options.timeoutMs : Math.min(options.timeoutMs, options.firstAnswerTimeoutMs ?? options.timeoutMs);
+      timer = setTimeout(() => finish(verdict(`no answer within ${ms} ms`), true), ms);
     };
     // NOTICE carries no subscription id: one arriving while NEG-OPEN waits is taken as its answer,
     // a refusal unless the relay has reconciled with us before.
@@ -104,6 +109,7 @@ export async function reconcileWithRelay(
         if (done) return;
         // Throws on a message it cannot decode; the connection counts it and calls onError.
         const next = negentropy.reconcile(payload, () => have++, (missing) => need.push(missing));
+        if (!proven) options.onSupported?.();
         proven = true;
         rounds++;
         if (need.length > options.maxNeed) return finish({ kind: 'failed', reason: `more than ${options.maxNeed} missing ids` }, true);
@@ -150,12 +156,4 @@ export function nip77Knowledge(learned: Record<string, unknown> | null | undefin
   const value = learned?.nip77 as Partial<Nip77Knowledge> | undefined;
   if (!value || typeof value.supported !== 'boolean' || typeof value.checkedAt !== 'number') return null;
   return { supported: value.supported, checkedAt: value.checkedAt, error: typeof value.error === 'string' ? value.error : null };
-}
-
-/**
- * Whether to try NIP-77 with a relay: yes unless it refused recently. NIP-11 `supported_nips` is
- * not consulted: the first NEG-OPEN answers the question for sure, and costs one round trip.
- */
-export function shouldTryNegentropy(knowledge: Nip77Knowledge | null, now: number, retryAfterSeconds: number): boolean {
-  return knowledge === null || knowledge.supported || now - knowledge.checkedAt >= retryAfterSeconds;
 }

@@ -7,6 +7,8 @@
  * (NIP-77 where the relay supports it, cheap when in sync; paging otherwise) and records the proof.
  */
 
+import { mergeRanges, uncovered, type ProvenRange, type Range } from '../../ranges.js';
+
 export interface SettleWindow {
   /** How far back from now the window reaches (seconds of created_at). */
   spanSeconds: number;
@@ -48,39 +50,27 @@ export function parseSettleWindows(spec: string): SettleWindow[] {
     .sort((a, b) => a.spanSeconds - b.spanSeconds);
 }
 
-/** A covered piece of [since, until] and when it was (last) proven, in unix seconds. */
-export interface ProvenRange {
-  since: number;
-  until: number;
-  provenAt: number;
-}
+export { recordProof, type ProvenRange } from '../../ranges.js';
 
 /**
- * Records that [since, until] was proven at `at`: pieces it overlaps take that time there, pieces
- * outside it keep theirs. Touching pieces proven within `granularitySeconds` of each other are
- * joined, keeping the older time (a re-check then covers both), so the list stays short.
+ * The covered pieces of (relay, scope) with their proof times: recorded ones (clipped to what is
+ * covered), and for coverage without a record (proven live, as it happened) its own start, a lower
+ * bound of when it was proven, so such a piece is never re-checked later than due.
  */
-export function recordProof(pieces: readonly ProvenRange[], proven: { since: number; until: number }, at: number, granularitySeconds = 60): ProvenRange[] {
+export function provenPieces(coverage: readonly Range[], proofs: readonly ProvenRange[]): ProvenRange[] {
+  const covered = mergeRanges(coverage);
   const out: ProvenRange[] = [];
-  for (const p of pieces) {
-    if (p.until < proven.since || p.since > proven.until) {
-      out.push({ ...p });
-      continue;
+  for (const p of proofs) {
+    for (const c of covered) {
+      const since = Math.max(p.since, c.since);
+      const until = Math.min(p.until, c.until);
+      if (since <= until) out.push({ since, until, provenAt: p.provenAt });
     }
-    if (p.since < proven.since) out.push({ since: p.since, until: proven.since - 1, provenAt: p.provenAt });
-    if (p.until > proven.until) out.push({ since: proven.until + 1, until: p.until, provenAt: p.provenAt });
   }
-  out.push({ since: proven.since, until: proven.until, provenAt: at });
-  out.sort((a, b) => a.since - b.since);
-  const joined: ProvenRange[] = [];
-  for (const p of out) {
-    const last = joined[joined.length - 1];
-    if (last && p.since <= last.until + 1 && Math.abs(p.provenAt - last.provenAt) <= granularitySeconds) {
-      last.until = Math.max(last.until, p.until);
-      last.provenAt = Math.min(last.provenAt, p.provenAt);
-    } else joined.push({ ...p });
+  for (const c of covered) {
+    for (const gap of uncovered(out, c)) out.push({ ...gap, provenAt: gap.since });
   }
-  return joined;
+  return out.sort((a, b) => a.since - b.since);
 }
 
 /**

@@ -10,6 +10,7 @@
  *   fallback.ts             when fallback relays take a scope over and hand it back (pure),
  *                           and the log of those switches
  *   ../coverage/repair.ts   prompt hole repair (right after a capped EOSE, per (relay, scope), bounded)
+ *   ../coverage/settle-scheduler.ts   late arrivals: trailing windows re-checked on a schedule
  *
  * Ownership (several daemons on one Postgres): the daemon connects to a relay only while it holds
  * that relay's lock, primaries and fallbacks alike. On taking a relay over it re-reads the relay's
@@ -25,6 +26,8 @@ import type { Range } from '../../ranges.js';
 import { systemClock, unixSeconds, type Clock } from '../clock.js';
 import { CoverageBook } from '../coverage/book.js';
 import { HoleRepair, type RepairRecord } from '../coverage/repair.js';
+import { SettleScheduler, type SettleRecord } from '../coverage/settle-scheduler.js';
+import type { SettleWindow } from '../coverage/settle-window.js';
 import type { IngestPipeline } from '../pipeline/pipeline.js';
 import type { RelayConnection, RelayState } from '../relay/connection.js';
 import { BatchedScopes } from './batched-scopes.js';
@@ -66,6 +69,8 @@ export interface IngestDaemonOptions {
   repairIntervalMs?: number;
   /** Hole repairs running at once, across (relay, scope)s (each one at a time). */
   repairConcurrency?: number;
+  /** Late-arrival settle windows (coverage/settle-window.ts); default none (off). */
+  settleWindows?: readonly SettleWindow[];
   /** Fetch NIP-11 documents (limits, REQ ceilings); default true. */
   fetchRelayInfo?: boolean;
   /** The ingest clock (milliseconds). */
@@ -95,6 +100,7 @@ export class IngestDaemon {
   private readonly knowledge: RelayKnowledge;
   private readonly batched: BatchedScopes;
   private readonly repair: HoleRepair;
+  private readonly settle: SettleScheduler;
   private readonly ownership: RelayOwnership;
   private readonly fallback = new Map<string, ScopeFallbackState>();
   private readonly stopping = new AbortController();
@@ -120,6 +126,7 @@ export class IngestDaemon {
       tickMs: 5000,
       repairIntervalMs: 60_000,
       repairConcurrency: 4,
+      settleWindows: [],
       fetchRelayInfo: true,
       ownershipIntervalMs: 10_000,
       leaseSeconds: 0,
@@ -164,6 +171,20 @@ export class IngestDaemon {
       served: (relay, count) => this.knowledge.noteServed(relay, count),
       fence,
     });
+    this.settle = new SettleScheduler({
+      db,
+      pipeline,
+      log,
+      book: this.book,
+      scopes: this.o.relaySet.scopes,
+      windows: this.o.settleWindows,
+      now: this.now,
+      signal: this.stopping.signal,
+      connection: (relay) => this.connections.get(relay),
+      pageLimit: (relay) => this.knowledge.pageLimit(relay),
+      learned: (relay, patch) => this.knowledge.merge(relay, patch),
+      fence,
+    });
   }
 
   /** The last moves of scopes to fallback relays and back (for /health/ingest). */
@@ -201,6 +222,7 @@ export class IngestDaemon {
     if (this.ownershipTimer) clearInterval(this.ownershipTimer);
     this.stopping.abort();
     await this.repair.stop();
+    await this.settle.current;
     await this.sweeping;
     await Promise.all([...this.connections.values()].map((c) => c.stop()));
     await this.o.pipeline.flush();
@@ -229,6 +251,7 @@ export class IngestDaemon {
       }
     });
     this.repair.run();
+    this.settle.run();
   }
 
   private allRelays(): string[] {
@@ -313,6 +336,7 @@ export class IngestDaemon {
     fresh.on('status', (state: RelayState) => {
       if (this.connections.get(url) !== fresh) return;
       if (state.status !== 'connected') this.subs.connectionDown(url);
+      this.settle.observe(url, fresh, state.status);
       this.knowledge.learnFromConnection(url, fresh, state);
       this.persistRelay(url).catch(() => {});
     });
@@ -404,6 +428,7 @@ export class IngestDaemon {
     scopes: ScopeHealth[];
     switches: SwitchRecord[];
     repairs: RepairRecord[];
+    settle: SettleRecord[];
     ownership: OwnershipReport;
     learned: Record<string, LearnedCapabilities>;
   } {
@@ -423,6 +448,6 @@ export class IngestDaemon {
       };
     });
     const learned = Object.fromEntries(this.allRelays().map((url) => [url, this.knowledge.learnedOf(url)]));
-    return { relays, scopes, switches: this.switches, repairs: this.repairs, ownership: this.ownership.report(this.allRelays()), learned };
+    return { relays, scopes, switches: this.switches, repairs: this.repairs, settle: this.settle.records, ownership: this.ownership.report(this.allRelays()), learned };
   }
 }

@@ -24,6 +24,7 @@ import { backoffOptions, circuitOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { FlowControl } from './flow-control.js';
 import { FrameCounters, FrameReader } from './frames.js';
+import { DEFAULT_MAX_NEG_FRAME_BYTES } from './neg-frame-limit.js';
 import { NegentropySessions } from './negentropy-sessions.js';
 import { RelaySocket } from './socket.js';
 import { SubscriptionTable } from './subscriptions.js';
@@ -62,6 +63,7 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
     this.now = options.now ?? systemClock;
     this.random = options.random ?? Math.random;
     const highWaterMark = options.highWaterMark ?? 1_000;
+    const maxNegFrameBytes = options.maxNegFrameBytes ?? DEFAULT_MAX_NEG_FRAME_BYTES;
     this.socket = new RelaySocket(
       this.url,
       {
@@ -90,7 +92,7 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
         emitStatus: () => this.emitStatus(),
       },
       {
-        maxPayloadBytes: options.maxPayloadBytes ?? Math.max(16 * 1024 * 1024, 4 * options.maxFrameBytes),
+        maxPayloadBytes: options.maxPayloadBytes ?? Math.max(16 * 1024 * 1024, 4 * options.maxFrameBytes, 2 * maxNegFrameBytes),
         keepaliveMs: options.keepaliveMs ?? 30_000,
         pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
         connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
@@ -161,7 +163,7 @@ export class RelayConnection extends Emitter<RelayConnectionEvents> {
         notice: (message) => this.emit('notice', message),
         unclaimed: (frame: RelayFrame) => this.emit('message', frame),
       },
-      options.maxFrameBytes,
+      { maxFrameBytes: options.maxFrameBytes, maxNegFrameBytes },
       options.takeKnownCopies ?? false,
     );
   }

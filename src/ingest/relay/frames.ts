@@ -10,6 +10,7 @@ import { parseRelayFrame, peekEventFrame, type RelayFrame } from '../../nostr/re
 import type { Clock } from '../clock.js';
 import type { Nip42Auth } from './auth.js';
 import type { FlowControl } from './flow-control.js';
+import { frameWithinLimit, type FrameLimits } from './neg-frame-limit.js';
 import type { NegentropySessions } from './negentropy-sessions.js';
 import type { Subscription, SubscriptionTable } from './subscriptions.js';
 import { RELAY_REJECT_REASONS, type RelayRejectReason } from './types.js';
@@ -45,7 +46,7 @@ export interface FrameHost {
 export class FrameReader {
   constructor(
     private readonly host: FrameHost,
-    private readonly maxFrameBytes: number,
+    private readonly limits: FrameLimits,
     private readonly takeKnownCopies: boolean,
   ) {}
 
@@ -53,11 +54,12 @@ export class FrameReader {
     try {
       if (isBinary) return this.reject('binary_frame');
       const buf = toBuffer(data);
-      // Checked before decoding, so an oversize frame costs neither a UTF-8 decode nor a parse.
-      if (buf.length > this.maxFrameBytes) return this.reject('frame_too_large');
+      // Checked before decoding, so an oversize frame costs neither a UTF-8 decode nor a parse. A
+      // NEG-MSG for one of our open sessions has a larger limit of its own (strfry's ~1 MB).
+      if (!frameWithinLimit(buf, this.limits, this.host.negentropy.hasOpenSessions())) return this.reject('frame_too_large');
       if (this.takeKnownCopies && this.deliverKnown(buf)) return;
       const text = buf.toString('utf8');
-      const frame = parseRelayFrame(text, this.maxFrameBytes, buf.length);
+      const frame = parseRelayFrame(text, Math.max(this.limits.maxFrameBytes, this.limits.maxNegFrameBytes), buf.length);
       this.dispatch(frame, buf.length);
     } catch (err) {
       // Only our own bugs can land here; the relay must never be able to crash the process.

@@ -24,6 +24,11 @@ export class NegentropySessions {
     private readonly recentlyClosed: RecentlyClosed,
   ) {}
 
+  /** Whether any session is open (a NEG-MSG frame may then be larger than ordinary ones). */
+  hasOpenSessions(): boolean {
+    return this.sessions.size > 0;
+  }
+
   /** Sends NEG-OPEN; false when not connected. */
   open(id: string, filter: Filter, initialMessage: string, spec: NegentropySessionSpec): boolean {
     if (!isValidSubscriptionId(id)) throw new RangeError(`subscription id must be 1..64 chars: ${id}`);

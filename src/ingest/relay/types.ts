@@ -84,6 +84,11 @@ export interface RelayConnectionOptions {
   log: Logger;
   /** Frames larger than this (UTF-8 bytes) are counted as `frame_too_large` without being parsed. */
   maxFrameBytes: number;
+  /**
+   * NEG-MSG frames for an open NIP-77 session may be this large (neg-frame-limit.ts); default
+   * 1,100,000: strfry's 500,000-byte negentropy messages are ~1 MB as hex.
+   */
+  maxNegFrameBytes?: number;
   /** Hard cap where ws drops the connection (1009); default max(16 MiB, 4 × maxFrameBytes). */
   maxPayloadBytes?: number;
   backoff?: Partial<BackoffOptions>;

@@ -2,6 +2,8 @@
  * NIP-77 in backfill, through the real connection + pipeline + store, against the test relay with
  * negentropy turned on (its responder is test/helpers/negentropy-responder.ts):
  * - a range reconciled against what is stored: only the missing ids are fetched, the range covered;
+ * - NIP-11 decides before any probe: a relay whose document omits 77 is never sent NEG-OPEN; one
+ *   without a document is probed while paging runs (its first NEG-MSG stops the paging);
  * - a range too large to reconcile at once is paged, and its dense second reconciled;
  * - a relay answering NEG-ERR, or NOTICE (no NIP-77), is paged and remembered as not supporting it;
  * - malformed NEG-MSG frames are counted by reason and end the session cleanly.
@@ -19,7 +21,7 @@ import { VerifyPool } from '../../../src/nostr/verify-pool.js';
 import { loadCoverage, loadRelayLearned, mergeRelayLearned } from '../../../src/store/ingest-state.js';
 import { createTestDatabase, engines, type TestDatabase } from '../../helpers/engines.js';
 import { startHostileRelay, type HostileRelay } from '../../helpers/hostile-relay.js';
-import { note, pipelineFor } from '../../helpers/ingest.js';
+import { note, pipelineFor, waitFor } from '../../helpers/ingest.js';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.js';
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -75,10 +77,9 @@ describe.each(engines)('NIP-77 backfill on %s', (driver) => {
       { db: database.db, pipeline: p, log, since: T - 1000, until: T + 10, pageLimit: 50, ...extra },
     );
 
-  it('reconciles the range with what is stored and fetches only the missing ids (NIP-77 learned by trying)', async () => {
+  it('reconciles the range with what is stored and fetches only the missing ids (NIP-11 lists 77)', async () => {
     database = await createTestDatabase(driver);
-    // Not advertised in NIP-11: support is learned from the relay's answer to NEG-OPEN.
-    relay = await startTestRelay({ maxLimit: 5, nip77: { advertise: false } });
+    relay = await startTestRelay({ maxLimit: 5, nip77: {} });
     // 12 comments in one second (one kind: paging alone cannot list them past 5), 20 spread below.
     const dense = Array.from({ length: 12 }, (_, i) => note(i, T));
     const spread = Array.from({ length: 20 }, (_, i) => note(100 + i, T - 900 + i * 40));
@@ -167,18 +168,52 @@ describe.each(engines)('NIP-77 backfill on %s', (driver) => {
     expect((await storedIds()).has(later.id)).toBe(true);
   });
 
-  it('pages a relay without NIP-77 (it answers NEG-OPEN with a NOTICE) and records that', async () => {
+  it('pages a relay whose NIP-11 omits 77 without any NEG-OPEN, and records no verdict', async () => {
     database = await createTestDatabase(driver);
     relay = await startTestRelay({ maxLimit: 5 });
     const events = Array.from({ length: 12 }, (_, i) => note(i, T - 500 + i * 30));
     await relay.publish(events, { timeoutMs: 60_000 });
+    const result = await run(relay.url, connect(relay.url), pipeline());
+    expect(relay.negentropyOpens).toEqual([]);
+    expect(result.negentropy).toMatchObject({ reconciled: 0, fallback: 'nip11 omits 77' });
+    expect(await storedIds()).toEqual(new Set(events.map((e) => e.id)));
+    expect(await learnedNip77(relay.url)).toBeNull();
+  });
+
+  it('probes a relay without NIP-11 while paging: a NOTICE refusal is recorded, paging completes the range', async () => {
+    database = await createTestDatabase(driver);
+    relay = await startTestRelay({ maxLimit: 5, nip11: false });
+    const events = Array.from({ length: 12 }, (_, i) => note(i, T - 500 + i * 30));
+    await relay.publish(events, { timeoutMs: 60_000 });
     const c = connect(relay.url);
     const result = await run(relay.url, c, pipeline());
+    expect(relay.negentropyOpens).toHaveLength(1);
     expect(result.negentropy.reconciled).toBe(0);
     expect(result.negentropy.fallback).toMatch(/^notice: /);
+    expect(result.pages).toBeGreaterThan(0);
     expect(await storedIds()).toEqual(new Set(events.map((e) => e.id)));
     expect((await learnedNip77(relay.url))?.supported).toBe(false);
     expect(c.state().handlerErrors).toBe(0);
+    const coverage = await loadCoverage(database.db, { relay: relay.url, scope: 'comments' });
+    expect(coverage.map((r) => [r.since, r.until])).toEqual([[T - 1000, T + 10]]);
+  });
+
+  it('probes a relay without NIP-11 that has NIP-77: its first NEG-MSG stops the paging and reconciliation completes', async () => {
+    database = await createTestDatabase(driver);
+    relay = await startTestRelay({ maxLimit: 5, nip11: false, nip77: {} });
+    // A dense second paging alone could not list (12 > 5, one kind): only reconciliation completes it.
+    const dense = Array.from({ length: 12 }, (_, i) => note(i, T));
+    const spread = Array.from({ length: 200 }, (_, i) => note(100 + i, T - 990 + i * 4));
+    await relay.publish([...dense, ...spread], { timeoutMs: 60_000 });
+    const result = await run(relay.url, connect(relay.url), pipeline());
+    expect(result.negentropy).toMatchObject({ reconciled: 1, fallback: null });
+    expect(result.incompleteSeconds).toEqual([]);
+    // Paging was stopped early: far fewer pages than the 41 paging alone needs.
+    expect(result.pages).toBeLessThan(10);
+    expect(await storedIds()).toEqual(new Set([...dense, ...spread].map((e) => e.id)));
+    expect(await learnedNip77(relay.url)).toMatchObject({ supported: true });
+    const coverage = await loadCoverage(database.db, { relay: relay.url, scope: 'comments' });
+    expect(coverage.map((r) => [r.since, r.until])).toEqual([[T - 1000, T + 10]]);
   });
 
   it('pages, but does not record a refusal, when a relay that reconciled before answers NEG-OPEN with a NOTICE', async () => {
@@ -226,6 +261,8 @@ describe.each(engines)('NIP-77 backfill on %s', (driver) => {
     const rejects = Object.fromEntries(Object.entries(c.state().rejects).filter(([, n]) => n > 0));
     expect(rejects).toEqual({ bad_neg_frame: 3, unknown_subscription: 1, bad_neg_payload: 1 });
     expect(c.state()).toMatchObject({ status: 'connected', handlerErrors: 0 });
+    // Paging (started with the probe) may end first: the NEG-CLOSE is then still on its way.
+    await waitFor(() => negCloses.length === 1, 'NEG-CLOSE');
     expect(negCloses).toHaveLength(1);
     expect((await learnedNip77(hostile.url))?.supported).toBe(false);
     const coverage = await loadCoverage(database.db, { relay: hostile.url, scope: 'comments' });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SETTLE_WINDOWS, parseSettleWindows, recordProof, settleWork, toleratedLateness, type ProvenRange } from '../../../src/ingest/coverage/settle-window.js';
+import { loadConfig } from '../../../src/config.js';
+import { DEFAULT_SETTLE_WINDOWS, parseSettleWindows, provenPieces, recordProof, settleWork, toleratedLateness, type ProvenRange } from '../../../src/ingest/coverage/settle-window.js';
+import { settleWindowsOf } from '../../../src/ingest/service.js';
 
 const NOW = 1_750_000_000;
 
@@ -15,6 +17,32 @@ describe('parseSettleWindows', () => {
     expect(() => parseSettleWindows('1h/5x')).toThrow(/"5x" is not a duration/);
     expect(() => parseSettleWindows('5m/1h')).toThrow(/shorter than the span/);
     expect(() => parseSettleWindows('1h/0')).toThrow(/positive/);
+  });
+});
+
+describe('SETTLE_WINDOWS', () => {
+  it('defaults to the last hour every 5 minutes and the last day every hour; a bad value names the variable', () => {
+    expect(settleWindowsOf(loadConfig({}).settleWindows)).toEqual([...DEFAULT_SETTLE_WINDOWS]);
+    expect(settleWindowsOf(loadConfig({ SETTLE_WINDOWS: 'off' }).settleWindows)).toEqual([]);
+    expect(() => loadConfig({ SETTLE_WINDOWS: 'hourly' })).toThrow(/SETTLE_WINDOWS/);
+    expect(() => settleWindowsOf(loadConfig({ SETTLE_WINDOWS: '5m/1h' }).settleWindows)).toThrow(/SETTLE_WINDOWS: .*shorter than the span/);
+  });
+});
+
+describe('provenPieces', () => {
+  it('keeps recorded proof times inside coverage, and dates unrecorded (live) coverage by its own start', () => {
+    const coverage = [{ since: 100, until: 999 }];
+    const proofs: ProvenRange[] = [
+      { since: 0, until: 299, provenAt: 5_000 },
+      { since: 500, until: 599, provenAt: 6_000 },
+    ];
+    expect(provenPieces(coverage, proofs)).toEqual([
+      { since: 100, until: 299, provenAt: 5_000 },
+      { since: 300, until: 499, provenAt: 300 },
+      { since: 500, until: 599, provenAt: 6_000 },
+      { since: 600, until: 999, provenAt: 600 },
+    ]);
+    expect(provenPieces([], proofs)).toEqual([]);
   });
 });
 
