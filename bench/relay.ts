@@ -371,7 +371,7 @@ async function explainFilter(sql: postgres.Sql, raw: object): Promise<string> {
 const options = await normalizeOptionsFor({ subclawBases: ['clawstr.com'] });
 let loadNote = option('load-note', '(loaded by an earlier run: --skip-load)');
 let overhead: { with: number; without: number } | null = null;
-let sqliteNote = '';
+let sqliteNote = option('sqlite-note', '');
 if (LOAD_ONLY === 'sqlite' || LOAD_ONLY === 'postgres') {
   console.log(LOAD_ONLY === 'sqlite' ? await sqliteLoadNote() : await postgresLoadNote(options));
   process.exit(0);
@@ -461,8 +461,8 @@ try {
     `Run ${new Date().toISOString()}, \`${FILE.split('/').pop()}\`: ${total} stored events on Postgres 15 (\`nostr-cache serve\`),`,
     `the same file in @nostr-relay/core 0.0.40 over SQLite (bench/relay-baseline-server.ts), each server its own process, one`,
     `client process (raw \`ws\`, one REQ at a time per connection: REQ, wait for EOSE, CLOSE). Load average ${load0.toFixed(1)} at the start,`,
-    `${load1.toFixed(1)} at the end, on 2 cores shared with five other sessions: absolute numbers are noisy, the same-run ratio is the point.`,
-    `300k events rather than 1M: generating and loading 1M did not fit in ~10 minutes on the shared machine.`,
+    `${load1.toFixed(1)} at the end, on 2 cores shared with other sessions: absolute numbers are noisy, the same-run ratio is the point.`,
+    `${option('size-note', '300k events rather than 1M: generating and loading 1M did not fit on the shared machine.')}`,
     '',
     `Load: ${loadNote}. ${sqliteNote}`,
     '',
