@@ -427,9 +427,11 @@ try {
   const feedBase = await latency(baseline.url, feedFilters);
   const authorOurs = await latency(cache.url, authorFilters);
   const authorBase = await latency(baseline.url, authorFilters);
+  console.error('  latency (p50/p99 ms) feed ours/base', feedOurs, feedBase, 'author ours/base', authorOurs, authorBase);
   console.error('throughput…');
   const rpsOurs = await throughput(cache.url, feedFilters);
   const rpsBase = await throughput(baseline.url, feedFilters);
+  console.error(`  REQ/s ours ${fmt(rpsOurs)} base ${fmt(rpsBase)}, load ${loadavg()[0]!.toFixed(1)}`);
   console.error('fan-out…');
   const writer = await openDatabase({ url: dbUrl(DB), maxConnections: 1 });
   let writeMs = 0;
@@ -447,6 +449,7 @@ try {
     return t;
   });
   await writer.close();
+  console.error('  fan-out ours (from commit / from write)', fanFromCommit, fanFromWrite);
   const publisher = await Client.connect(baseline.url);
   const fanBase = await fanout(baseline.url, subclaws, async (events) => {
     const t = performance.now();
