@@ -158,7 +158,7 @@ export class RelayConnection implements LiveListener {
     }
     if (sub.closed || this.closed) return;
     const events = answers.length === 1 ? answers[0]! : merged(answers, request.filters);
-    const prefix = `["EVENT",${JSON.stringify(request.id)},`;
+    const prefix = sub.framePrefix;
     for (const e of events) {
       sub.markSent(e.id);
       this.send(`${prefix}${e.json}]`);
@@ -227,7 +227,7 @@ export class RelayConnection implements LiveListener {
       out = events.filter((e) => allowed.has(e.id));
     }
     if (sub.closed || this.closed) return;
-    const prefix = `["EVENT",${JSON.stringify(sub.id)},`;
+    const prefix = sub.framePrefix;
     const sentAt = Date.now();
     for (const e of out) {
       this.send(`${prefix}${e.json}]`);

@@ -23,6 +23,8 @@ export class Subscription {
   private held: LiveEvent[] | null = [];
   private readonly sent = new Set<string>();
   closed = false;
+  /** `["EVENT",<id>,` : what every EVENT frame of this subscription starts with. */
+  readonly framePrefix: string;
   /** Stops live delivery to this subscription (set by whoever started it). */
   stopWatching: () => void = () => {};
 
@@ -31,6 +33,7 @@ export class Subscription {
     readonly filters: readonly RelayFilter[],
   ) {
     this.matchers = filters.map((f) => ({ filter: toNostrToolsFilter(f), search: f.search }));
+    this.framePrefix = `["EVENT",${JSON.stringify(id)},`;
   }
 
   /** No more events of any kind: closed, replaced or its connection gone. */
