@@ -51,6 +51,8 @@ const CONNECTIONS = Number(option('connections', '64'));
 const LATENCY_REQS = Number(option('latency-reqs', '400'));
 const OVERHEAD_SAMPLE = Number(option('overhead-sample', '50000'));
 const SKIP_LOAD = args.includes('--skip-load');
+/** Only load one side and exit (`postgres` or `sqlite`): the two loads can then run side by side. */
+const LOAD_ONLY = option('load-only', '');
 const PORT = Number(option('port', '8813'));
 const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const dbUrl = (name: string) => {
@@ -58,7 +60,9 @@ const dbUrl = (name: string) => {
   u.pathname = `/${name}`;
   return u.toString();
 };
-const DB = 'nc_bench_relay';
+const DB = option('db', 'nc_bench_relay');
+/** Only our side's fan-out, printed, with the server's own histogram (diagnosis; RESULTS.md untouched). */
+const FANOUT_ONLY = args.includes('--fanout-only');
 const SQLITE_DIR = resolve('bench/.data/relay-baseline-sqlite');
 
 async function* readEvents(limit = Infinity): AsyncGenerator<NostrEvent> {
@@ -125,16 +129,40 @@ async function loadSqlite(): Promise<{ events: number; seconds: number }> {
   await mkdir(SQLITE_DIR, { recursive: true });
   const repository = new EventRepositorySqlite(join(SQLITE_DIR, 'relay.sqlite'));
   await repository.init();
-  // No fsync while loading (each upsert is the relay's own transaction, unchanged).
-  (repository.getDatabase() as { pragma(sql: string): unknown }).pragma('synchronous = OFF');
+  // No fsync while loading. Each upsert runs the relay's own statements; its transaction becomes a
+  // savepoint inside one transaction per 1,000 events (one commit per upsert loaded 81 ev/s on the
+  // shared machine: 300k would not fit). What is stored, and so what is served, is the same.
+  const db = repository.getDatabase() as { pragma(sql: string): unknown; exec(sql: string): unknown; prepare(sql: string): unknown };
+  db.pragma('synchronous = OFF');
+  const prepare = db.prepare.bind(db);
+  const asSavepoint: Record<string, string> = { begin: 'SAVEPOINT upsert', commit: 'RELEASE upsert', rollback: 'ROLLBACK TO upsert' };
+  db.prepare = (sql: string) => prepare(asSavepoint[sql] ?? sql);
   const started = Date.now();
   let events = 0;
+  db.exec('BEGIN');
   for await (const e of readEvents()) {
     await repository.upsert(e as never);
-    if (++events % 50_000 === 0) console.error(`  sqlite ${events} events, ${Math.round(events / ((Date.now() - started) / 1000))}/s`);
+    if (++events % 1000 === 0) db.exec('COMMIT; BEGIN');
+    if (events % 50_000 === 0) console.error(`  sqlite ${events} events, ${Math.round(events / ((Date.now() - started) / 1000))}/s`);
   }
+  db.exec('COMMIT');
   await repository.destroy();
   return { events, seconds: (Date.now() - started) / 1000 };
+}
+
+async function postgresLoadNote(options: NormalizeOptions): Promise<string> {
+  const database = await freshDatabase(DB);
+  const loaded = await writeAll(database, options);
+  await database.close();
+  const raw = postgres(dbUrl(DB), { max: 1, onnotice: () => {} });
+  await raw.unsafe('VACUUM ANALYZE');
+  await raw.end();
+  return `${loaded.events} events in ${fmt(loaded.seconds)} s (${Math.round(loaded.events / loaded.seconds)} ev/s, batches of 500, signatures not re-verified)`;
+}
+
+async function sqliteLoadNote(): Promise<string> {
+  const s = await loadSqlite();
+  return `${s.events} events upserted into @nostr-relay/event-repository-sqlite in ${fmt(s.seconds)} s (${Math.round(s.events / s.seconds)} ev/s).`;
 }
 
 // ------------------------------------------------------------------------------ servers
@@ -343,25 +371,22 @@ async function explainFilter(sql: postgres.Sql, raw: object): Promise<string> {
 const options = await normalizeOptionsFor({ subclawBases: ['clawstr.com'] });
 let loadNote = option('load-note', '(loaded by an earlier run: --skip-load)');
 let overhead: { with: number; without: number } | null = null;
-let sqliteNote = '';
+let sqliteNote = option('sqlite-note', '');
+if (LOAD_ONLY === 'sqlite' || LOAD_ONLY === 'postgres') {
+  console.log(LOAD_ONLY === 'sqlite' ? await sqliteLoadNote() : await postgresLoadNote(options));
+  process.exit(0);
+}
 if (!SKIP_LOAD || args.includes('--overhead')) {
   console.error(`index overhead on ${OVERHEAD_SAMPLE} events…`);
   overhead = await indexOverhead(options);
 }
 if (!SKIP_LOAD) {
   console.error(`loading ${FILE} into ${DB}…`);
-  const database = await freshDatabase(DB);
-  const loaded = await writeAll(database, options);
-  await database.close();
-  const raw = postgres(dbUrl(DB), { max: 1, onnotice: () => {} });
-  await raw.unsafe('VACUUM ANALYZE');
-  await raw.end();
-  loadNote = `${loaded.events} events in ${fmt(loaded.seconds)} s (${Math.round(loaded.events / loaded.seconds)} ev/s, batches of 500, signatures not re-verified)`;
+  loadNote = await postgresLoadNote(options);
 }
 if (!SKIP_LOAD || args.includes('--load-sqlite')) {
   console.error('loading the baseline SQLite…');
-  const s = await loadSqlite();
-  sqliteNote = `${s.events} events upserted into @nostr-relay/event-repository-sqlite in ${fmt(s.seconds)} s (${Math.round(s.events / s.seconds)} ev/s).`;
+  sqliteNote = await sqliteLoadNote();
 }
 
 const sql = postgres(dbUrl(DB), { max: 2, onnotice: () => {} });
@@ -378,6 +403,21 @@ const plans = {
   author: await explainFilter(sql, authorFilters[0]!),
 };
 
+if (FANOUT_ONLY) {
+  const cache = await startCache();
+  const writer = await openDatabase({ url: dbUrl(DB), maxConnections: 1 });
+  const r = await fanout(cache.url, subclaws, async (events) => {
+    await writeBatch(writer.writer, events.map((e) => normalizeEvent(e, options)), { normalizeOptions: options });
+    return performance.now();
+  });
+  const metrics = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text();
+  console.log(`fan-out from commit p50 ${fmt(r.p50)} / p99 ${fmt(r.p99)} ms, ${r.delivered}/${r.expected} (+${r.stray}), load ${loadavg()[0]!.toFixed(1)}`);
+  console.log(metrics.split('\n').filter((l) => l.startsWith('nostr_cache_relay_fanout_seconds')).join('\n'));
+  await writer.close();
+  await cache.stop();
+  await sql.end();
+  process.exit(0);
+}
 const cache = await startCache();
 const baseline = await startBaseline();
 const load0 = loadavg()[0]!;
@@ -387,9 +427,11 @@ try {
   const feedBase = await latency(baseline.url, feedFilters);
   const authorOurs = await latency(cache.url, authorFilters);
   const authorBase = await latency(baseline.url, authorFilters);
+  console.error('  latency (p50/p99 ms) feed ours/base', feedOurs, feedBase, 'author ours/base', authorOurs, authorBase);
   console.error('throughput…');
   const rpsOurs = await throughput(cache.url, feedFilters);
   const rpsBase = await throughput(baseline.url, feedFilters);
+  console.error(`  REQ/s ours ${fmt(rpsOurs)} base ${fmt(rpsBase)}, load ${loadavg()[0]!.toFixed(1)}`);
   console.error('fan-out…');
   const writer = await openDatabase({ url: dbUrl(DB), maxConnections: 1 });
   let writeMs = 0;
@@ -407,6 +449,7 @@ try {
     return t;
   });
   await writer.close();
+  console.error('  fan-out ours (from commit / from write)', fanFromCommit, fanFromWrite);
   const publisher = await Client.connect(baseline.url);
   const fanBase = await fanout(baseline.url, subclaws, async (events) => {
     const t = performance.now();
@@ -421,8 +464,8 @@ try {
     `Run ${new Date().toISOString()}, \`${FILE.split('/').pop()}\`: ${total} stored events on Postgres 15 (\`nostr-cache serve\`),`,
     `the same file in @nostr-relay/core 0.0.40 over SQLite (bench/relay-baseline-server.ts), each server its own process, one`,
     `client process (raw \`ws\`, one REQ at a time per connection: REQ, wait for EOSE, CLOSE). Load average ${load0.toFixed(1)} at the start,`,
-    `${load1.toFixed(1)} at the end, on 2 cores shared with five other sessions: absolute numbers are noisy, the same-run ratio is the point.`,
-    `300k events rather than 1M: generating and loading 1M did not fit in ~10 minutes on the shared machine.`,
+    `${load1.toFixed(1)} at the end, on 2 cores shared with other sessions: absolute numbers are noisy, the same-run ratio is the point.`,
+    `${option('size-note', '300k events rather than 1M: generating and loading 1M did not fit on the shared machine.')}`,
     '',
     `Load: ${loadNote}. ${sqliteNote}`,
     '',

@@ -6,7 +6,7 @@
  */
 import type { Database } from '../../db/client.js';
 import type { Logger } from '../../log.js';
-import { countForFilters, eventsForFilter, type RelayFilter, type StoredEvent } from '../../store/queries/relay-filter.js';
+import { countForFilters, eventsForFilter, type LiveEvent, type RelayFilter, type StoredFrame } from '../../store/queries/relay-filter.js';
 import { effectiveLimit, parseFilter } from './filter.js';
 import type { RelayLimits } from '../../nostr/relay-limits.js';
 import type { LiveEvents, LiveListener } from './live-events.js';
@@ -22,8 +22,16 @@ export interface ConnectionDeps {
 }
 
 /** Newest first, ties lowest id (NIP-01 order across the filters of one REQ). */
-function newestFirst(a: StoredEvent, b: StoredEvent): number {
+function newestFirst(a: StoredFrame, b: StoredFrame): number {
   return b.created_at - a.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Several filters' answers: each event once, newest first (a search keeps its rank order). */
+function merged(answers: StoredFrame[][], filters: readonly RelayFilter[]): StoredFrame[] {
+  const seen = new Set<string>();
+  const events = answers.flat().filter((e) => !seen.has(e.id) && seen.add(e.id));
+  if (!filters.some((f) => f.search !== undefined)) events.sort(newestFirst);
+  return events;
 }
 
 export class RelayConnection implements LiveListener {
@@ -46,7 +54,7 @@ export class RelayConnection implements LiveListener {
     if (this.closed) return;
     this.closed = true;
     this.stopListening();
-    for (const s of this.subscriptions.values()) s.closed = true;
+    for (const s of this.subscriptions.values()) s.close();
     this.deps.metrics.subscriptions.dec({}, this.subscriptions.size);
     this.subscriptions.clear();
   }
@@ -130,14 +138,15 @@ export class RelayConnection implements LiveListener {
       this.closedFrame(request.id, 'too_many_subscriptions', `rate-limited: at most ${this.deps.limits.maxSubscriptions} open subscriptions per connection`);
       return;
     }
-    if (replacing) replacing.closed = true;
+    if (replacing) replacing.close();
     else this.deps.metrics.subscriptions.inc();
     // Listening from before the query runs: whatever commits meanwhile is held, not lost.
     const sub = new Subscription(request.id, request.filters);
+    sub.stopWatching = this.deps.live.watch(request.filters, (events, at) => this.deliverTo(sub, events, at));
     this.subscriptions.set(request.id, sub);
 
     const now = Math.floor(Date.now() / 1000);
-    let answers: StoredEvent[][];
+    let answers: StoredFrame[][];
     try {
       answers = await Promise.all(
         request.filters.map((f) => eventsForFilter(this.deps.database.reads, f, now, effectiveLimit(f, this.deps.limits))),
@@ -148,14 +157,11 @@ export class RelayConnection implements LiveListener {
       throw error;
     }
     if (sub.closed || this.closed) return;
-    const seen = new Set<string>();
-    const events = answers.flat().filter((e) => !seen.has(e.id) && seen.add(e.id));
-    // One filter keeps its own order (a search's rank); several are merged newest first.
-    if (answers.length > 1 && !request.filters.some((f) => f.search !== undefined)) events.sort(newestFirst);
-    const prefix = `["EVENT",${JSON.stringify(request.id)},`;
+    const events = answers.length === 1 ? answers[0]! : merged(answers, request.filters);
+    const prefix = sub.framePrefix;
     for (const e of events) {
       sub.markSent(e.id);
-      this.send(`${prefix}${JSON.stringify(e)}]`);
+      this.send(`${prefix}${e.json}]`);
     }
     this.deps.metrics.eventsSent.inc({ phase: 'stored' }, events.length);
     this.send(JSON.stringify(['EOSE', request.id]));
@@ -180,7 +186,7 @@ export class RelayConnection implements LiveListener {
   }
 
   private drop(sub: Subscription): void {
-    sub.closed = true;
+    sub.close();
     this.subscriptions.delete(sub.id);
     this.deps.metrics.subscriptions.dec();
   }
@@ -192,12 +198,13 @@ export class RelayConnection implements LiveListener {
     this.send(JSON.stringify(['OK', id, false, 'blocked: read-only cache']));
   }
 
-  deliver(events: readonly StoredEvent[], announcedAtMs: ReadonlyMap<string, number>): void {
-    if (this.closed) return;
-    for (const sub of this.subscriptions.values()) {
-      const now: StoredEvent[] = [];
-      for (const e of events) if ((sub.matches(e) || sub.searchesFor(e).length > 0) && sub.offer(e)) now.push(e);
-      if (now.length > 0) void this.sendLive(sub, now, announcedAtMs);
+  /** Committed events that may match `sub` (live-events.ts narrows by index): matched exactly here. */
+  private deliverTo(sub: Subscription, events: readonly LiveEvent[], announcedAtMs: ReadonlyMap<string, number>): void {
+    if (this.closed || sub.closed) return;
+    const now: LiveEvent[] = [];
+    for (const e of events) if ((sub.matches(e) || sub.searchesFor(e).length > 0) && sub.offer(e)) now.push(e);
+    if (now.length > 0) {
+      this.sendLive(sub, now, announcedAtMs).catch((error: unknown) => this.deps.log.error({ err: error }, 'relay live delivery failed'));
     }
   }
 
@@ -210,7 +217,7 @@ export class RelayConnection implements LiveListener {
   }
 
   /** Sends live events to a subscription; those matching only through a search are checked first. */
-  private async sendLive(sub: Subscription, events: StoredEvent[], announcedAtMs: ReadonlyMap<string, number>): Promise<void> {
+  private async sendLive(sub: Subscription, events: LiveEvent[], announcedAtMs: ReadonlyMap<string, number>): Promise<void> {
     let out = events;
     if (sub.hasSearch) {
       const needSearch = events.filter((e) => !sub.matches(e));
@@ -220,10 +227,10 @@ export class RelayConnection implements LiveListener {
       out = events.filter((e) => allowed.has(e.id));
     }
     if (sub.closed || this.closed) return;
-    const prefix = `["EVENT",${JSON.stringify(sub.id)},`;
+    const prefix = sub.framePrefix;
     const sentAt = Date.now();
     for (const e of out) {
-      this.send(`${prefix}${JSON.stringify(e)}]`);
+      this.send(`${prefix}${e.json}]`);
       const at = announcedAtMs.get(e.id);
       if (at !== undefined) this.deps.metrics.fanoutSeconds.observe({}, Math.max(0, sentAt - at) / 1000);
     }

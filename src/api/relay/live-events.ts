@@ -11,17 +11,23 @@ import type { Database } from '../../db/client.js';
 import type { Channel, PostgresChannelOptions } from '../../db/listen.js';
 import type { Logger } from '../../log.js';
 import { EVENTS_CHANNEL, parseAnnouncement } from '../../store/event-announcements.js';
-import { liveEventsByIds, searchMatchesAmong, type StoredEvent } from '../../store/queries/relay-filter.js';
+import { liveEventsByIds, searchMatchesAmong, type LiveEvent, type RelayFilter } from '../../store/queries/relay-filter.js';
+import { MatchIndex } from './match-index.js';
 
 export interface LiveListener {
   /** Committed, served events; `announcedAtMs` per event id (when its commit announced it). */
-  deliver(events: readonly StoredEvent[], announcedAtMs: ReadonlyMap<string, number>): void;
+  deliver?(events: readonly LiveEvent[], announcedAtMs: ReadonlyMap<string, number>): void;
   /** Events may have been missed (the channel went down). */
   interrupted(reason: string): void;
 }
 
+/** Receives the committed events that may match the filters it watches (candidates: match exactly). */
+export type LiveWatcher = (events: LiveEvent[], announcedAtMs: ReadonlyMap<string, number>) => void;
+
 export class LiveEvents {
   private readonly listeners = new Set<LiveListener>();
+  /** Relay subscriptions by what their filters require: a commit reaches only its candidates. */
+  private readonly watchers = new MatchIndex<LiveWatcher>();
   /** Ids announced and not read yet, with their announcement time. */
   private pending = new Map<string, number>();
   private reading = false;
@@ -63,6 +69,15 @@ export class LiveEvents {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Calls `watcher` with the committed events that may match `filters` (each watcher once per
+   * batch, events in commit order). Returns the function that stops watching.
+   */
+  watch(filters: readonly RelayFilter[], watcher: LiveWatcher): () => void {
+    this.watchers.add(watcher, filters);
+    return () => this.watchers.remove(watcher);
+  }
+
   /** Which of `ids` a NIP-50 search matches (search subscriptions cannot be matched in memory). */
   searchMatches(ids: readonly string[], search: string): Promise<Set<string>> {
     return searchMatchesAmong(this.database.reads, ids, search);
@@ -70,14 +85,37 @@ export class LiveEvents {
 
   async close(): Promise<void> {
     this.listeners.clear();
+    for (const w of this.watchers.items()) this.watchers.remove(w);
     await this.channel?.close();
   }
 
   private announced(payload: string): void {
     const announcement = parseAnnouncement(payload);
-    if (!announcement || this.listeners.size === 0) return;
+    if (!announcement || (this.listeners.size === 0 && this.watchers.size === 0)) return;
     for (const id of announcement.ids) if (!this.pending.has(id)) this.pending.set(id, announcement.announcedAtMs);
     void this.readPending();
+  }
+
+  private toWatchers(events: readonly LiveEvent[], announcedAtMs: ReadonlyMap<string, number>): void {
+    if (this.watchers.size === 0) return;
+    const byWatcher = new Map<LiveWatcher, LiveEvent[]>();
+    const candidates = new Set<LiveWatcher>();
+    for (const e of events) {
+      candidates.clear();
+      this.watchers.candidates(e, candidates);
+      for (const w of candidates) {
+        const list = byWatcher.get(w);
+        if (list) list.push(e);
+        else byWatcher.set(w, [e]);
+      }
+    }
+    for (const [w, list] of byWatcher) {
+      try {
+        w(list, announcedAtMs);
+      } catch (error) {
+        this.log.error({ err: error }, 'live watcher failed');
+      }
+    }
   }
 
   /** One read at a time; announcements arriving meanwhile are read together next. */
@@ -92,9 +130,10 @@ export class LiveEvents {
         for (let i = 0; i < ids.length; i += 500) {
           const events = await liveEventsByIds(this.database.reads, ids.slice(i, i + 500), Math.floor(Date.now() / 1000));
           if (events.length === 0) continue;
+          this.toWatchers(events, batch);
           for (const l of this.listeners) {
             try {
-              l.deliver(events, batch);
+              l.deliver?.(events, batch);
             } catch (error) {
               this.log.error({ err: error }, 'live listener failed');
             }

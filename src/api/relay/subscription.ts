@@ -4,7 +4,7 @@
  * releases those the stored answer did not already contain.
  */
 import { matchFilter, type Filter } from 'nostr-tools/filter';
-import type { RelayFilter, StoredEvent } from '../../store/queries/relay-filter.js';
+import type { LiveEvent, RelayFilter } from '../../store/queries/relay-filter.js';
 
 /** The store's filter as nostr-tools' matcher reads it (search is matched by the database). */
 export function toNostrToolsFilter(f: RelayFilter): Filter {
@@ -20,15 +20,26 @@ export function toNostrToolsFilter(f: RelayFilter): Filter {
 
 export class Subscription {
   private readonly matchers: Array<{ filter: Filter; search: string | undefined }>;
-  private held: StoredEvent[] | null = [];
+  private held: LiveEvent[] | null = [];
   private readonly sent = new Set<string>();
   closed = false;
+  /** `["EVENT",<id>,` : what every EVENT frame of this subscription starts with. */
+  readonly framePrefix: string;
+  /** Stops live delivery to this subscription (set by whoever started it). */
+  stopWatching: () => void = () => {};
 
   constructor(
     readonly id: string,
     readonly filters: readonly RelayFilter[],
   ) {
     this.matchers = filters.map((f) => ({ filter: toNostrToolsFilter(f), search: f.search }));
+    this.framePrefix = `["EVENT",${JSON.stringify(id)},`;
+  }
+
+  /** No more events of any kind: closed, replaced or its connection gone. */
+  close(): void {
+    this.closed = true;
+    this.stopWatching();
   }
 
   get live(): boolean {
@@ -40,12 +51,12 @@ export class Subscription {
   }
 
   /** The searches of filters that match `event` on every other field. */
-  searchesFor(event: StoredEvent): string[] {
+  searchesFor(event: LiveEvent): string[] {
     return this.matchers.filter((m) => m.search !== undefined && matchFilter(m.filter, event)).map((m) => m.search!);
   }
 
   /** Matches a filter without search; events needing a search are decided by `searchesFor`. */
-  matches(event: StoredEvent): boolean {
+  matches(event: LiveEvent): boolean {
     return this.matchers.some((m) => m.search === undefined && matchFilter(m.filter, event));
   }
 
@@ -55,7 +66,7 @@ export class Subscription {
   }
 
   /** A live event: to send now (returned true), or held until EOSE. */
-  offer(event: StoredEvent): boolean {
+  offer(event: LiveEvent): boolean {
     if (this.closed) return false;
     if (this.held !== null) {
       this.held.push(event);
@@ -65,7 +76,7 @@ export class Subscription {
   }
 
   /** EOSE is out: the held events the stored answer lacked, to send now; from here on live. */
-  goLive(): StoredEvent[] {
+  goLive(): LiveEvent[] {
     const held = this.held ?? [];
     this.held = null;
     const out = held.filter((e) => !this.sent.has(e.id));

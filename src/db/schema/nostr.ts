@@ -67,6 +67,9 @@ export const nostrEvents = pgTable(
       .where(sql`${t.community} IS NOT NULL`),
     // Author pages and profile/deletion lookups.
     index('nostr_events_author_idx').on(t.pubkey, t.kind, t.createdAt.desc()),
+    // The relay's by-author REQ (any kind): newest first, ties lowest id, so LIMIT stops early
+    // instead of sorting all of an author's events (bench/RESULTS.md, "Relay endpoint").
+    index('nostr_events_author_created_idx').on(t.pubkey, t.createdAt.desc(), t.eventId),
     // A scope's stored events in a time range (NIP-77 local ids, store/local-events.ts): without it
     // each NEG-OPEN walked all of the author index (bench/RESULTS.md, "NIP-77 local ids").
     index('nostr_events_kind_created_idx').on(t.kind, t.createdAt),

@@ -42,6 +42,22 @@ export interface StoredEvent {
   sig: string;
 }
 
+/**
+ * A stored event as the relay sends it: `json` is the event's NIP-01 JSON text, built by the database
+ * (no parse of the tags and re-serialisation per REQ), with the two fields the relay orders and
+ * de-duplicates by.
+ */
+export interface StoredFrame {
+  id: string;
+  created_at: number;
+  json: string;
+}
+
+/** A committed event for live delivery: matched in memory (the fields), sent as `json` (built once). */
+export interface LiveEvent extends StoredEvent {
+  json: string;
+}
+
 export type DrivingIndex = 'ids' | 'search' | 'tag' | 'authors' | 'kinds';
 
 /** Tag values longer than this are not in nostr_event_tags (migration 0006): filters on them are refused. */
@@ -66,6 +82,15 @@ export function matchesNothing(f: RelayFilter): boolean {
 const SEARCH_CONFIG = sql.raw(`'simple'::regconfig`);
 const TSVECTOR = sql`to_tsvector(${SEARCH_CONFIG}, e.content)`;
 const EVENT_COLUMNS = sql`e.event_id, e.pubkey, e.created_at, e.kind, e.tags_json, e.content, e.sig`;
+/**
+ * The event's JSON text in NIP-01's field order. id, pubkey and sig are lowercase hex (checked at
+ * ingest), kind and created_at numbers, so only content needs JSON escaping (to_json) and tags are
+ * jsonb's own text form.
+ */
+const EVENT_JSON = sql.raw(
+  `'{"id":"' || e.event_id || '","pubkey":"' || e.pubkey || '","created_at":' || e.created_at || ',"kind":' || e.kind ||` +
+    ` ',"tags":' || e.tags_json::text || ',"content":' || to_json(e.content)::text || ',"sig":"' || e.sig || '"}'`,
+);
 
 function list(values: readonly (string | number)[]): SQL {
   return sql`(${sql.join(values.map((v) => sql`${v}`), sql`, `)})`;
@@ -91,6 +116,8 @@ function tsQuery(search: string): SQL {
   return sql`websearch_to_tsquery(${SEARCH_CONFIG}, ${searchText(search)})`;
 }
 
+const BY_EVENT = sql`nostr_events e`;
+
 interface Parts {
   from: SQL;
   where: SQL[];
@@ -103,7 +130,7 @@ function parts(f: RelayFilter, now: number): Parts {
   const index = drivingIndex(f);
   if (index === null) throw new Error('filter has no index to serve it');
   const where: SQL[] = [live('e', now)];
-  let from = sql`nostr_events e`;
+  let from = BY_EVENT;
   let createdAt = sql`e.created_at`;
   let eventId = sql`e.event_id`;
   let tags = f.tags;
@@ -125,11 +152,15 @@ function parts(f: RelayFilter, now: number): Parts {
       where.push(sql`e.event_id IN (SELECT t.event_id FROM nostr_event_tags t WHERE ${sql.join(tagWhere, sql` AND `)})`);
     }
   }
+  // A single-value tag join already checks kind and time on the tag row (exact copies of the
+  // event's): repeating them on e would make the planner count their selectivity twice, expect
+  // fewer rows than the LIMIT and sort every match instead of reading the index in order.
+  const onTagRow = from !== BY_EVENT;
   if (f.ids) where.push(oneOf(sql`e.event_id`, f.ids));
   if (f.authors) where.push(oneOf(sql`e.pubkey`, f.authors));
-  if (f.kinds) where.push(oneOf(sql`e.kind`, f.kinds));
-  if (f.since !== undefined) where.push(sql`e.created_at >= ${f.since}`);
-  if (f.until !== undefined) where.push(sql`e.created_at <= ${f.until}`);
+  if (f.kinds && !onTagRow) where.push(oneOf(sql`e.kind`, f.kinds));
+  if (f.since !== undefined && !onTagRow) where.push(sql`e.created_at >= ${f.since}`);
+  if (f.until !== undefined && !onTagRow) where.push(sql`e.created_at <= ${f.until}`);
   for (const t of tags) {
     where.push(sql`EXISTS (SELECT 1 FROM nostr_event_tags x WHERE x.event_id = e.event_id AND x.name = ${t.name} AND ${oneOf(sql`x.value`, t.values)})`);
   }
@@ -139,6 +170,10 @@ function parts(f: RelayFilter, now: number): Parts {
 
 /** The statement of one filter (exported for EXPLAIN in tests and docs). */
 export function filterStatement(f: RelayFilter, now: number, limit: number): SQL {
+  return filterSelect(f, now, limit, sql`e.event_id, e.created_at, ${EVENT_JSON} AS json`);
+}
+
+function filterSelect(f: RelayFilter, now: number, limit: number, columns: SQL): SQL {
   const p = parts(f, now);
   // created_at is never null, but the planner matches an index's order only with its NULLS side
   // spelled the same: the tag and author indexes are DESC NULLS LAST, the kind index is ASC (read
@@ -148,12 +183,12 @@ export function filterStatement(f: RelayFilter, now: number, limit: number): SQL
     f.search !== undefined
       ? sql`ts_rank(${TSVECTOR}, ${tsQuery(f.search)}) DESC, e.created_at DESC, e.event_id ASC`
       : sql`${p.createdAt} DESC ${nulls}, ${p.eventId} ASC`;
-  return sql`SELECT ${EVENT_COLUMNS} FROM ${p.from} WHERE ${sql.join(p.where, sql` AND `)} ORDER BY ${order} ${limitLiteral(limit)}`;
+  return sql`SELECT ${columns} FROM ${p.from} WHERE ${sql.join(p.where, sql` AND `)} ORDER BY ${order} ${limitLiteral(limit)}`;
 }
 
 type EventRow = Pick<SqlRow<typeof nostrEvents>, 'event_id' | 'pubkey' | 'created_at' | 'kind' | 'tags_json' | 'content' | 'sig'>;
 
-function toEvent(r: EventRow): StoredEvent {
+function toLiveEvent(r: EventRow & { json: string }): LiveEvent {
   return {
     id: r.event_id,
     pubkey: r.pubkey,
@@ -162,13 +197,15 @@ function toEvent(r: EventRow): StoredEvent {
     tags: r.tags_json,
     content: r.content,
     sig: r.sig,
+    json: r.json,
   };
 }
 
 /** The stored events of one filter, at most `limit`, newest first (search: best rank first). */
-export async function eventsForFilter(db: Queryable, f: RelayFilter, now: number, limit: number): Promise<StoredEvent[]> {
+export async function eventsForFilter(db: Queryable, f: RelayFilter, now: number, limit: number): Promise<StoredFrame[]> {
   if (limit <= 0 || matchesNothing(f)) return [];
-  return (await query<EventRow>(db, filterStatement(f, now, limit))).map(toEvent);
+  const rows = await query<{ event_id: string; created_at: number | string; json: string }>(db, filterStatement(f, now, limit));
+  return rows.map((r) => ({ id: r.event_id, created_at: Number(r.created_at), json: r.json }));
 }
 
 /** NIP-45: how many served events match any of the filters (an event matching two counts once). */
@@ -186,13 +223,13 @@ export async function countForFilters(db: Queryable, filters: RelayFilter[], now
 }
 
 /** The served events among `ids` (live delivery: what a commit announced, minus what is gone since). */
-export async function liveEventsByIds(db: Queryable, ids: readonly string[], now: number): Promise<StoredEvent[]> {
+export async function liveEventsByIds(db: Queryable, ids: readonly string[], now: number): Promise<LiveEvent[]> {
   if (ids.length === 0) return [];
-  const rows = await query<EventRow>(
+  const rows = await query<EventRow & { json: string }>(
     db,
-    sql`SELECT ${EVENT_COLUMNS} FROM nostr_events e WHERE e.event_id IN ${list(ids)} AND ${live('e', now)}`,
+    sql`SELECT ${EVENT_COLUMNS}, ${EVENT_JSON} AS json FROM nostr_events e WHERE e.event_id IN ${list(ids)} AND ${live('e', now)}`,
   );
-  return rows.map(toEvent);
+  return rows.map(toLiveEvent);
 }
 
 /** Which of `ids` a NIP-50 search matches (live delivery of search subscriptions). */
