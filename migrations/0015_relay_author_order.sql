@@ -1,0 +1,1 @@
+CREATE INDEX "nostr_events_author_created_idx" ON "nostr_events" USING btree ("pubkey","created_at" DESC NULLS LAST,"event_id");
