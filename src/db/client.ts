@@ -133,8 +133,9 @@ export const PGLITE_SETTINGS: Readonly<Record<string, string>> = {
 };
 
 /**
- * Without a shipped template for this PGlite (pglite-template.ts), a new data directory is initialised by a short-lived child process: initdb's WebAssembly instance
- * never gives its memory back, so done here it would stay in this process's RSS (a fresh 300k-event
+ * A new data directory is unpacked from the shipped template (pglite-template.ts). Without one for
+ * this PGlite, it is initialised by a short-lived child process: initdb's WebAssembly instance never
+ * gives its memory back, so done here it would stay in this process's RSS (a fresh 300k-event
  * import peaked at 880 MB, of which ~590 MB was initdb; bench/RESULTS.md, "Maintenance").
  */
 async function initPgliteDir(dataDir: string): Promise<void> {
