@@ -176,6 +176,10 @@ export async function probeWhilePaging(
             throw error;
           },
         );
+        // Awaited only once the reconciliation returns: marked handled now, so a paging failure
+        // meanwhile (e.g. a relay that ignores `until`) is not an unhandled rejection; it is still
+        // thrown to the caller below.
+        paging.catch(() => {});
       },
       supported: () => stop.abort(),
     });
