@@ -70,7 +70,9 @@ export async function reconcileWithRelay(
   const { id } = options;
 
   return new Promise<ReconcileOutcome>((resolve) => {
-    const need: string[] = [];
+    // A Set: under a frame limit the client may report one missing id in two rounds (seen with
+    // nostr-tools against cut id lists); each is fetched and counted once.
+    const needed = new Set<string>();
     let have = 0;
     let rounds = 0;
     let proven = false;
@@ -108,12 +110,12 @@ export async function reconcileWithRelay(
       onMessage: (payload) => {
         if (done) return;
         // Throws on a message it cannot decode; the connection counts it and calls onError.
-        const next = negentropy.reconcile(payload, () => have++, (missing) => need.push(missing));
+        const next = negentropy.reconcile(payload, () => have++, (missing) => needed.add(missing));
         if (!proven) options.onSupported?.();
         proven = true;
         rounds++;
-        if (need.length > options.maxNeed) return finish({ kind: 'failed', reason: `more than ${options.maxNeed} missing ids` }, true);
-        if (next === null) return finish({ kind: 'reconciled', need, have, rounds }, true);
+        if (needed.size > options.maxNeed) return finish({ kind: 'failed', reason: `more than ${options.maxNeed} missing ids` }, true);
+        if (next === null) return finish({ kind: 'reconciled', need: [...needed], have, rounds }, true);
         if (!connection.sendNegentropy(id, next)) return finish({ kind: 'failed', reason: 'error: disconnected' }, true);
         arm();
       },
